@@ -1,0 +1,95 @@
+//! Mounting an [`Api`] into an actix-web app.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{HttpRequest, HttpResponse, web};
+use authmount::abuse::ClientAddr;
+use authmount::api::{Api, BODY_READ_TIMEOUT, RequestBody};
+use bytes::BytesMut;
+use futures_util::StreamExt;
+
+use crate::convert;
+
+/// Mounts every route of `api`: the configuration function for
+/// [`App::configure`](actix_web::App::configure).
+///
+/// Each route is registered at both of its [`Route::paths`](authmount::api::Route::paths) (with
+/// and without the trailing slash) for every method, so the method check (405 with `Allow`),
+/// `OPTIONS` and `HEAD` are decided by the core, as are the body limit (413) and every error
+/// shape. The handler uses no actix extractor that can fail, so no actix-specific error answer
+/// ever reaches a client of these routes.
+///
+/// The body is read chunk by chunk up to [`Api::body_limit`]: a `Content-Length` over the limit
+/// is refused without reading, a longer body is cut off at the limit (both
+/// [`RequestBody::TooLarge`]), and a body that breaks off is [`RequestBody::Incomplete`].
+///
+/// Mount it at the root of the app, not inside a `web::scope`: route patterns are the dialect's
+/// documented absolute paths, and the core matches path parameters against the full request path.
+///
+/// The returned function is cheap to clone and `Send`, so it can be built once and cloned into
+/// each worker's app inside `HttpServer::new(move || ...)`.
+pub fn configure(api: Api) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    let api = Arc::new(api);
+    move |config: &mut web::ServiceConfig| {
+        for (index, route) in api.routes().iter().enumerate() {
+            for path in route.paths() {
+                let api = Arc::clone(&api);
+                let handler = move |request: HttpRequest, payload: web::Payload| {
+                    let api = Arc::clone(&api);
+                    async move { answer(&api, index, request, payload).await }
+                };
+                config.service(web::resource(path).route(web::route().to(handler)));
+            }
+        }
+    }
+}
+
+/// Translates one request for route `index`, calls the core, translates the answer back.
+async fn answer(api: &Api, index: usize, request: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let mut head = match convert::request_parts(request.head()) {
+        Ok(head) => head,
+        Err(error) => {
+            tracing::warn!(%error, "authmount: request head not translatable");
+            return convert::plain_text(StatusCode::BAD_REQUEST, error.to_string());
+        }
+    };
+    // The socket peer, for the per-client login limit and the audit events.
+    if let Some(peer) = request.head().peer_addr {
+        head.extensions.insert(ClientAddr(peer));
+    }
+    let body = read_body(&request, payload, api.body_limit()).await;
+    convert::response(api.call(index, head, body).await).map_into_boxed_body()
+}
+
+/// Reads the body up to `limit` bytes.
+pub(crate) async fn read_body(request: &HttpRequest, mut payload: web::Payload, limit: usize) -> RequestBody {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return RequestBody::TooLarge;
+    }
+    let capacity = declared.map_or(0, |length| length as usize);
+    let read = async move {
+        let mut body = BytesMut::with_capacity(capacity);
+        while let Some(chunk) = payload.next().await {
+            match chunk {
+                Ok(chunk) if body.len() + chunk.len() > limit => return RequestBody::TooLarge,
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(error) => {
+                    tracing::debug!(%error, "authmount: request body broke off");
+                    return RequestBody::Incomplete;
+                }
+            }
+        }
+        RequestBody::Complete(body.freeze())
+    };
+    actix_web::rt::time::timeout(BODY_READ_TIMEOUT, read).await.unwrap_or_else(|_| {
+        tracing::debug!("authmount: request body not complete within {BODY_READ_TIMEOUT:?}");
+        RequestBody::Incomplete
+    })
+}

@@ -1,0 +1,139 @@
+//! Extractors reading what [`AuthLayer`](crate::AuthLayer) found.
+//!
+//! - [`AuthUser`]: the route needs an authenticated user; anything else is refused with the
+//!   dialect's own 401/403/503.
+//! - `Option<AuthUser>`: the user is optional; `None` when the request carries no credentials,
+//!   still refused when it carries broken, expired or revoked ones.
+//!
+//! Dialect-specific extractors (e.g. Meldeschein's granted IDs) belong in this module too.
+
+use std::sync::Arc;
+
+use authmount::api::{AuthState, Authenticated, Denial};
+use authmount::guard::Identity;
+use authmount::user::{User, UserId};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::header::CONTENT_TYPE;
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
+
+/// The body of the 500 answered when an extractor finds no [`AuthState`]: the route is not
+/// wrapped in an [`AuthLayer`](crate::AuthLayer).
+pub const MISSING_LAYER_MESSAGE: &str =
+    "authmount: no AuthLayer ran for this route; add `.layer(authmount_axum::AuthLayer::new(gate))`";
+
+/// The authenticated user of a request; refuses the request otherwise.
+///
+/// Needs [`AuthLayer`](crate::AuthLayer) on the route. A refused request gets the dialect's own
+/// answer (its 401 body and `WWW-Authenticate`, or 503 when a store is down); a route without
+/// the layer gets a 500 that names the problem.
+///
+/// ```
+/// use authmount_axum::AuthUser;
+///
+/// async fn me(user: AuthUser) -> String {
+///     format!("user {}", user.user_id())
+/// }
+///
+/// async fn greeting(user: Option<AuthUser>) -> String {
+///     match user {
+///         Some(user) => format!("hello, user {}", user.user_id()),
+///         None => "hello, stranger".to_owned(),
+///     }
+/// }
+/// # let _ = axum::Router::<()>::new()
+/// #     .route("/me", axum::routing::get(me))
+/// #     .route("/hello", axum::routing::get(greeting));
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub Arc<Authenticated>);
+
+impl AuthUser {
+    /// The verified identity: user id, carrier and credential.
+    pub fn identity(&self) -> &Identity {
+        &self.0.identity
+    }
+
+    /// The authenticated user's id.
+    pub fn user_id(&self) -> UserId {
+        self.0.identity.user_id
+    }
+
+    /// The user's account, when the gate loads it
+    /// ([`UserCheck::RequireActive`](authmount::api::UserCheck::RequireActive)).
+    pub fn user(&self) -> Option<&User> {
+        self.0.user.as_deref()
+    }
+
+    /// The state the layer left in `parts`, as an extractor result.
+    fn from_parts(parts: &Parts) -> Result<Self, AuthRejection> {
+        match parts.extensions.get::<AuthState>() {
+            Some(AuthState::Authenticated(authenticated)) => Ok(Self(Arc::clone(authenticated))),
+            Some(AuthState::Denied(denial)) => Err(AuthRejection::Denied(Arc::clone(denial))),
+            None => {
+                tracing::error!(path = %parts.uri.path(), "{MISSING_LAYER_MESSAGE}");
+                Err(AuthRejection::MissingLayer)
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::from_parts(parts)
+    }
+}
+
+/// `Option<AuthUser>`: `None` only when the request carries no credentials at all.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        match Self::from_parts(parts) {
+            Ok(user) => Ok(Some(user)),
+            Err(AuthRejection::Denied(denial)) if denial.is_no_credentials() => Ok(None),
+            Err(rejection) => Err(rejection),
+        }
+    }
+}
+
+/// Why [`AuthUser`] refused a request.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthRejection {
+    /// The gate refused the request; the response is the dialect's own (401, 403 or 503).
+    #[error("authmount: request refused with {}", .0.status())]
+    Denied(Arc<Denial>),
+    /// No [`AuthLayer`](crate::AuthLayer) ran for the route: a set-up mistake, answered 500 with
+    /// [`MISSING_LAYER_MESSAGE`].
+    #[error("{MISSING_LAYER_MESSAGE}")]
+    MissingLayer,
+}
+
+impl AuthRejection {
+    /// The status the rejection answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Denied(denial) => denial.status(),
+            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Denied(denial) => denial.to_response().map(Body::from),
+            Self::MissingLayer => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+                MISSING_LAYER_MESSAGE,
+            )
+                .into_response(),
+        }
+    }
+}

@@ -1,0 +1,699 @@
+//! Django REST framework conventions shared by the DRF-derived dialects (`amcr`, `meldeschein`,
+//! `minisass`): field validation with DRF's exact messages, the `{"detail": ...}` and
+//! `{"non_field_errors": [...]}` bodies, and an [`ErrorRenderer`] in DRF's shape.
+//!
+//! Field validation follows DRF's `CharField` and `IntegerField`:
+//!
+//! | input | `CharField` | `IntegerField` |
+//! |---|---|---|
+//! | missing | "This field is required." | "This field is required." |
+//! | `null` | "This field may not be null." | "This field may not be null." |
+//! | `""` (after trimming, when trimming) | "This field may not be blank." | "A valid integer is required." |
+//! | object, array, boolean | "Not a valid string." | "A valid integer is required." |
+//! | number | accepted, as its text | accepted if integral (`1.0` is 1) |
+//! | string | accepted | accepted if it reads as an integer (`" 7 "`, `"7.0"`) |
+//!
+//! Errors keep the order the fields were checked in (the workspace builds `serde_json` with
+//! `preserve_order`), as DRF's serializers do.
+
+use std::borrow::Cow;
+
+use http::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::api::{ApiError, ApiResponse, ErrorRenderer, Reply};
+use crate::codec::{CodecError, ResponseFormat, negotiate};
+use crate::guard::{InvalidToken, Rejection};
+use crate::token::jwt::JwtError;
+
+/// DRF's message for a missing required field.
+pub const REQUIRED: &str = "This field is required.";
+/// DRF's message for `null` where a value is needed.
+pub const NULL: &str = "This field may not be null.";
+/// DRF's message for an empty `CharField`.
+pub const BLANK: &str = "This field may not be blank.";
+/// DRF's message for a `CharField` given an object, array or boolean.
+pub const NOT_A_STRING: &str = "Not a valid string.";
+/// DRF's message for an `IntegerField` given something that is not an integer.
+pub const NOT_AN_INTEGER: &str = "A valid integer is required.";
+/// DRF's `IntegerField` message for strings over 1000 characters.
+pub const STRING_TOO_LARGE: &str = "String value too large.";
+/// DRF's `NotAuthenticated` detail.
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+/// DRF's `PermissionDenied` detail.
+pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+/// DRF's `AuthenticationFailed` default detail.
+pub const AUTHENTICATION_FAILED: &str = "Incorrect authentication credentials.";
+/// The login failure of DRF's `AuthTokenSerializer` and djangorestframework-jwt.
+pub const UNABLE_TO_LOG_IN: &str = "Unable to log in with provided credentials.";
+/// DRF's `TokenAuthentication` detail for an unknown token.
+pub const INVALID_TOKEN: &str = "Invalid token.";
+/// DRF's detail for a deactivated or deleted account.
+pub const USER_INACTIVE: &str = "User inactive or deleted.";
+/// djangorestframework-jwt's detail for a token that does not decode or verify.
+pub const JWT_DECODE_ERROR: &str = "Error decoding signature.";
+/// djangorestframework-jwt's detail for an expired token.
+pub const JWT_EXPIRED: &str = "Signature has expired.";
+/// The detail of every 503: never a reason to log in again.
+pub const SERVICE_UNAVAILABLE: &str = "Service temporarily unavailable, try again later.";
+/// The detail of a 500 (Django has no JSON body for it; this is DRF-shaped).
+pub const SERVER_ERROR: &str = "A server error occurred.";
+/// The detail of a body that stopped before its end.
+pub const INCOMPLETE_BODY: &str = "The request body is incomplete.";
+
+/// Longest string DRF's `IntegerField` parses.
+const MAX_INTEGER_STRING: usize = 1000;
+
+/// `{"detail": message}`.
+///
+/// ```
+/// assert_eq!(authmount::dialect::drf::detail("Nope."), serde_json::json!({"detail": "Nope."}));
+/// ```
+pub fn detail(message: impl Into<String>) -> Value {
+    let mut map = Map::new();
+    map.insert("detail".into(), Value::String(message.into()));
+    Value::Object(map)
+}
+
+/// `{"non_field_errors": [messages...]}`.
+///
+/// ```
+/// use authmount::dialect::drf::{UNABLE_TO_LOG_IN, non_field_errors};
+/// assert_eq!(
+///     non_field_errors([UNABLE_TO_LOG_IN]),
+///     serde_json::json!({"non_field_errors": ["Unable to log in with provided credentials."]})
+/// );
+/// ```
+pub fn non_field_errors<S: Into<String>>(messages: impl IntoIterator<Item = S>) -> Value {
+    let list = messages.into_iter().map(|m| Value::String(m.into())).collect();
+    let mut map = Map::new();
+    map.insert("non_field_errors".into(), Value::Array(list));
+    Value::Object(map)
+}
+
+/// How a `CharField` treats its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CharRules {
+    /// Strip surrounding whitespace before the blank check and from the value (DRF's
+    /// `trim_whitespace`, on by default; passwords turn it off).
+    pub trim: bool,
+    /// Accept `""` (DRF's `allow_blank`).
+    pub allow_blank: bool,
+}
+
+impl CharRules {
+    /// DRF's default `CharField`: trimmed, not blank.
+    pub const TRIMMED: Self = Self { trim: true, allow_blank: false };
+    /// A password field: never trimmed, not blank.
+    pub const PASSWORD: Self = Self { trim: false, allow_blank: false };
+}
+
+/// Validates fields of a decoded body the way a DRF serializer does, collecting every error in
+/// the order the fields are checked.
+///
+/// ```
+/// use authmount::dialect::drf::{CharRules, Fields};
+/// use serde_json::json;
+///
+/// let body = json!({"username": "  ann ", "password": null});
+/// let mut fields = Fields::new(body.as_object().unwrap());
+/// assert_eq!(fields.char("username", CharRules::TRIMMED).as_deref(), Some("ann"));
+/// assert_eq!(fields.char("password", CharRules::PASSWORD), None);
+/// assert_eq!(fields.integer("age"), None);
+/// assert_eq!(
+///     fields.finish().unwrap_err().into_value(),
+///     json!({"password": ["This field may not be null."], "age": ["This field is required."]})
+/// );
+/// ```
+#[derive(Debug)]
+pub struct Fields<'a> {
+    data: &'a Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl<'a> Fields<'a> {
+    /// A validator over `data` (the decoded body, or a nested object).
+    pub fn new(data: &'a Map<String, Value>) -> Self {
+        Self { data, errors: FieldErrors::new() }
+    }
+
+    /// A required `CharField`: its value, or `None` with the error recorded.
+    pub fn char(&mut self, name: &str, rules: CharRules) -> Option<String> {
+        match char_value(self.data.get(name), rules) {
+            Ok(Some(value)) => Some(value),
+            Ok(None) => {
+                self.errors.add(name, REQUIRED);
+                None
+            }
+            Err(message) => {
+                self.errors.add(name, message);
+                None
+            }
+        }
+    }
+
+    /// An optional `CharField`: `None` when absent; `null` and wrong types are still errors.
+    pub fn optional_char(&mut self, name: &str, rules: CharRules) -> Option<String> {
+        match char_value(self.data.get(name), rules) {
+            Ok(value) => value,
+            Err(message) => {
+                self.errors.add(name, message);
+                None
+            }
+        }
+    }
+
+    /// A required `IntegerField`: its value, or `None` with the error recorded.
+    pub fn integer(&mut self, name: &str) -> Option<i64> {
+        let Some(value) = self.data.get(name) else {
+            self.errors.add(name, REQUIRED);
+            return None;
+        };
+        match integer_value(value) {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.errors.add(name, message);
+                None
+            }
+        }
+    }
+
+    /// Records an error of a field checked by other means (e.g. a nested object's errors).
+    pub fn add_error(&mut self, name: &str, error: Value) {
+        self.errors.insert(name, error);
+    }
+
+    /// `Ok` when every field was valid, else the collected errors.
+    pub fn finish(self) -> Result<(), FieldErrors> {
+        if self.errors.is_empty() { Ok(()) } else { Err(self.errors) }
+    }
+}
+
+/// A `CharField`'s value: `Ok(None)` when absent (the caller decides whether that is an
+/// error), `Err(message)` when present and invalid.
+fn char_value(value: Option<&Value>, rules: CharRules) -> Result<Option<String>, &'static str> {
+    let text = match value {
+        None => return Ok(None),
+        Some(Value::Null) => return Err(NULL),
+        Some(Value::String(s)) => Cow::Borrowed(s.as_str()),
+        Some(Value::Number(n)) => Cow::Owned(n.to_string()),
+        Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => return Err(NOT_A_STRING),
+    };
+    let text = if rules.trim { text.trim() } else { &text[..] };
+    if text.is_empty() && !rules.allow_blank {
+        return Err(BLANK);
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// An `IntegerField`'s value, or its error message.
+fn integer_value(value: &Value) -> Result<i64, &'static str> {
+    match value {
+        Value::Null => Err(NULL),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Ok(i)
+            } else {
+                // `1.0` is 1, as DRF strips a zero fraction before `int()`.
+                integer_from_str(&n.to_string())
+            }
+        }
+        Value::String(s) if s.len() > MAX_INTEGER_STRING => Err(STRING_TOO_LARGE),
+        Value::String(s) => integer_from_str(s),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => Err(NOT_AN_INTEGER),
+    }
+}
+
+/// Python's `int(re.sub(r"\.0*\s*$", "", text))`: surrounding whitespace, a sign, digits and an
+/// all-zero fraction.
+fn integer_from_str(text: &str) -> Result<i64, &'static str> {
+    let trimmed = text.trim();
+    let integral = match trimmed.split_once('.') {
+        Some((int, fraction)) if fraction.bytes().all(|b| b == b'0') => int.trim_end(),
+        Some(_) => return Err(NOT_AN_INTEGER),
+        None => trimmed,
+    };
+    let digits = integral.strip_prefix(['+', '-']).unwrap_or(integral);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NOT_AN_INTEGER);
+    }
+    integral.parse::<i64>().map_err(|_| NOT_AN_INTEGER)
+}
+
+/// DRF's field errors: `{"field": ["message", ...]}` in the order they were found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldErrors(Map<String, Value>);
+
+impl FieldErrors {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `message` to the list of `field`.
+    ///
+    /// ```
+    /// let mut errors = authmount::dialect::drf::FieldErrors::new();
+    /// errors.add("username", "This field is required.");
+    /// assert_eq!(errors.into_value(), serde_json::json!({"username": ["This field is required."]}));
+    /// ```
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let entry = self.0.entry(field).or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = entry {
+            list.push(Value::String(message.into()));
+        }
+    }
+
+    /// Sets the error of `field` to `error` (a nested serializer's errors, for instance).
+    pub fn insert(&mut self, field: &str, error: Value) {
+        self.0.insert(field.to_owned(), error);
+    }
+
+    /// Whether no error was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The errors as a JSON object.
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+/// Which authentication class's wording the renderer uses for 401s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthWording {
+    /// DRF's `TokenAuthentication`: every invalid or expired token is "Invalid token.".
+    #[default]
+    Token,
+    /// djangorestframework-jwt's `JSONWebTokenAuthentication`: "Signature has expired." for an
+    /// expired token, "Error decoding signature." for one that does not decode or verify
+    /// (including `alg: none` and tampered tokens), and DRF's default "Incorrect authentication
+    /// credentials." for a valid signature with the wrong claims (audience, type, not yet
+    /// valid) or a revoked token.
+    Jwt,
+}
+
+/// The body format of a DRF-style API's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DrfFormat {
+    /// Always JSON (`JSONRenderer` only).
+    #[default]
+    Json,
+    /// JSON or DRF's XML by `Accept`, falling back to the request's own body format.
+    Negotiated,
+}
+
+/// Renders [`ApiError`]s in DRF's shape: `{"detail": "..."}` with DRF's wording, a
+/// `WWW-Authenticate` header on every 401, JSON or negotiated JSON/XML.
+///
+/// | error | status | detail |
+/// |---|---|---|
+/// | wrong method | 405 | `Method "GET" not allowed.` |
+/// | body type | 415 | `Unsupported media type "text/plain" in request.` |
+/// | malformed body | 400 | `JSON parse error - ...` |
+/// | body too large | 413 | `Request body is larger than the limit of 65536 bytes.` |
+/// | no credentials | 401 | `Authentication credentials were not provided.` |
+/// | malformed header | 401 | e.g. `Invalid token header. No credentials provided.` |
+/// | invalid / expired token | 401 | per [`AuthWording`] |
+/// | inactive user | 401 | `User inactive or deleted.` |
+/// | forbidden | 403 | the reason given, usually `You do not have permission to perform this action.` |
+/// | store down, hasher busy | 503 | `Service temporarily unavailable, try again later.` |
+/// | server fault | 500 | `A server error occurred.` |
+///
+/// ```
+/// use authmount::api::{ApiError, ErrorRenderer};
+/// use authmount::dialect::drf::DrfRenderer;
+/// use authmount::guard::Rejection;
+///
+/// let renderer = DrfRenderer::new(http::HeaderValue::from_static("Bearer"));
+/// let (head, ()) = http::Request::get("/").body(()).unwrap().into_parts();
+/// let response = renderer.render(&ApiError::Rejected(Rejection::NotProvided), &head);
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+/// assert_eq!(&response.body()[..], br#"{"detail":"Authentication credentials were not provided."}"#);
+/// ```
+#[derive(Debug, Clone)]
+pub struct DrfRenderer {
+    www_authenticate: HeaderValue,
+    format: DrfFormat,
+    wording: AuthWording,
+}
+
+impl DrfRenderer {
+    /// A JSON renderer with [`AuthWording::Token`] whose 401s carry
+    /// `WWW-Authenticate: <www_authenticate>`.
+    pub fn new(www_authenticate: HeaderValue) -> Self {
+        Self { www_authenticate, format: DrfFormat::Json, wording: AuthWording::Token }
+    }
+
+    /// Sets the response format.
+    #[must_use]
+    pub fn with_format(mut self, format: DrfFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Sets the wording of 401s.
+    #[must_use]
+    pub fn with_wording(mut self, wording: AuthWording) -> Self {
+        self.wording = wording;
+        self
+    }
+
+    /// The `WWW-Authenticate` value of this API's 401s.
+    pub fn www_authenticate(&self) -> &HeaderValue {
+        &self.www_authenticate
+    }
+
+    /// The format to answer the request whose head is `head` in: JSON, or by `Accept` with the
+    /// request body's own format as the fallback.
+    pub fn response_format(&self, head: &Parts) -> ResponseFormat {
+        match self.format {
+            DrfFormat::Json => ResponseFormat::Json,
+            DrfFormat::Negotiated => negotiate(head.headers.get(ACCEPT), request_format(head)),
+        }
+    }
+
+    /// `value` with `status` in the request's format.
+    pub fn reply(&self, status: StatusCode, value: &Value, head: &Parts) -> Reply {
+        Reply::negotiated(status, value, self.response_format(head))
+    }
+
+    /// A 401 with `value` as body and this API's `WWW-Authenticate`.
+    pub fn unauthorized(&self, value: &Value, head: &Parts) -> ApiResponse {
+        self.reply(StatusCode::UNAUTHORIZED, value, head)
+            .header(WWW_AUTHENTICATE, self.www_authenticate.clone())
+            .into_response()
+    }
+
+    /// The detail text for `error`.
+    pub fn message(&self, error: &ApiError) -> String {
+        match error {
+            ApiError::MethodNotAllowed { method, .. } => format!("Method \"{method}\" not allowed."),
+            ApiError::BodyTooLarge { limit } => CodecError::BodyTooLarge { limit: *limit }.to_string(),
+            ApiError::IncompleteBody => INCOMPLETE_BODY.to_owned(),
+            ApiError::Codec(error) => error.to_string(),
+            ApiError::Rejected(rejection) => self.rejection_message(rejection).into_owned(),
+            ApiError::Forbidden(reason) => (*reason).to_owned(),
+            ApiError::Unavailable | ApiError::Busy => SERVICE_UNAVAILABLE.to_owned(),
+            ApiError::TooManyAttempts { .. } => throttled(error.retry_after().unwrap_or(1)),
+            ApiError::Internal => SERVER_ERROR.to_owned(),
+        }
+    }
+
+    fn rejection_message(&self, rejection: &Rejection) -> Cow<'static, str> {
+        match (rejection, self.wording) {
+            (Rejection::NotProvided, _) => Cow::Borrowed(NOT_AUTHENTICATED),
+            (Rejection::Malformed(why), _) => Cow::Owned(why.to_string()),
+            (Rejection::Unavailable(_), _) => Cow::Borrowed(SERVICE_UNAVAILABLE),
+            (Rejection::Invalid(InvalidToken::InactiveUser), _) => Cow::Borrowed(USER_INACTIVE),
+            (Rejection::Expired | Rejection::Invalid(_), AuthWording::Token) => Cow::Borrowed(INVALID_TOKEN),
+            (Rejection::Expired, AuthWording::Jwt) => Cow::Borrowed(JWT_EXPIRED),
+            (Rejection::Invalid(InvalidToken::Jwt(error)), AuthWording::Jwt) => Cow::Borrowed(match error {
+                JwtError::Expired => JWT_EXPIRED,
+                JwtError::WrongTokenType { .. }
+                | JwtError::WrongAudience
+                | JwtError::WrongIssuer
+                | JwtError::NotYetValid => AUTHENTICATION_FAILED,
+                _ => JWT_DECODE_ERROR,
+            }),
+            (Rejection::Invalid(_), AuthWording::Jwt) => Cow::Borrowed(AUTHENTICATION_FAILED),
+        }
+    }
+
+    /// Renders `error` with the headers [`Api::render`](crate::api::Api::render) would add
+    /// (`Retry-After` for a busy hasher): for handlers, which answer errors themselves.
+    pub fn respond(&self, error: &ApiError, head: &Parts) -> ApiResponse {
+        let mut response = self.render(error, head);
+        error.add_headers(&mut response);
+        response
+    }
+}
+
+impl ErrorRenderer for DrfRenderer {
+    fn render(&self, error: &ApiError, head: &Parts) -> ApiResponse {
+        let body = detail(self.message(error));
+        let status = error.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return self.unauthorized(&body, head);
+        }
+        self.reply(status, &body, head).into_response()
+    }
+}
+
+/// DRF's `Throttled` detail: "Request was throttled. Expected available in N seconds."
+///
+/// ```
+/// assert_eq!(authmount::dialect::drf::throttled(1), "Request was throttled. Expected available in 1 second.");
+/// assert_eq!(authmount::dialect::drf::throttled(900), "Request was throttled. Expected available in 900 seconds.");
+/// ```
+pub fn throttled(wait_seconds: u64) -> String {
+    let unit = if wait_seconds == 1 { "second" } else { "seconds" };
+    format!("Request was throttled. Expected available in {wait_seconds} {unit}.")
+}
+
+/// The request body's own format as an answer format: XML for `application/xml` and `text/xml`,
+/// JSON for anything else (including no body).
+pub fn request_format(head: &Parts) -> ResponseFormat {
+    let essence = head
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim())
+        .unwrap_or_default();
+    if essence.eq_ignore_ascii_case("application/xml") || essence.eq_ignore_ascii_case("text/xml") {
+        ResponseFormat::Xml
+    } else {
+        ResponseFormat::Json
+    }
+}
+
+/// Python's name of a JSON value's type, as DRF puts it in "Expected a dictionary, but got
+/// str."
+pub fn python_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::carrier::MalformedCredentials;
+    use crate::codec::{BodyFormat, MalformedReason};
+
+    fn check(body: Value, run: impl FnOnce(&mut Fields<'_>)) -> Value {
+        let map = body.as_object().cloned().unwrap_or_default();
+        let mut fields = Fields::new(&map);
+        run(&mut fields);
+        fields.finish().map_or_else(FieldErrors::into_value, |()| json!({}))
+    }
+
+    #[test]
+    fn char_field_rules() {
+        let errors = check(
+            json!({"a": null, "b": "", "c": "   ", "d": true, "e": {}, "f": [], "g": 1.5, "h": " x "}),
+            |f| {
+                for name in ["a", "b", "c", "d", "e", "f", "missing"] {
+                    assert_eq!(f.char(name, CharRules::TRIMMED), None, "{name}");
+                }
+                assert_eq!(f.char("g", CharRules::TRIMMED).as_deref(), Some("1.5"));
+                assert_eq!(f.char("h", CharRules::TRIMMED).as_deref(), Some("x"));
+                assert_eq!(f.char("h", CharRules::PASSWORD).as_deref(), Some(" x "));
+                assert_eq!(f.char("c", CharRules::PASSWORD).as_deref(), Some("   "));
+            },
+        );
+        assert_eq!(
+            errors,
+            json!({
+                "a": [NULL], "b": [BLANK], "c": [BLANK], "d": [NOT_A_STRING], "e": [NOT_A_STRING],
+                "f": [NOT_A_STRING], "missing": [REQUIRED]
+            })
+        );
+        // Insertion order, not alphabetical.
+        let keys: Vec<String> = errors.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "missing"]);
+        let order = check(json!({}), |f| {
+            f.char("username", CharRules::TRIMMED);
+            f.char("password", CharRules::PASSWORD);
+        });
+        assert_eq!(
+            order.to_string(),
+            r#"{"username":["This field is required."],"password":["This field is required."]}"#
+        );
+    }
+
+    #[test]
+    fn optional_char_and_blank() {
+        let errors = check(json!({"n": null, "blank": " "}), |f| {
+            assert_eq!(f.optional_char("absent", CharRules::TRIMMED), None);
+            assert_eq!(f.optional_char("n", CharRules::TRIMMED), None);
+            let blank = CharRules { trim: true, allow_blank: true };
+            assert_eq!(f.optional_char("blank", blank).as_deref(), Some(""));
+        });
+        assert_eq!(errors, json!({"n": [NULL]}));
+    }
+
+    #[test]
+    fn integer_field_rules() {
+        let long = "1".repeat(1001);
+        let body = json!({
+            "a": 5, "b": "7", "c": " -3 ", "d": "4.00", "e": 2.0, "f": "x", "g": 1.5, "h": true,
+            "i": "", "j": null, "k": "99999999999999999999", "l": [1], "m": long, "n": "+8", "o": "1e3",
+        });
+        let errors = check(body, |f| {
+            assert_eq!(f.integer("a"), Some(5));
+            assert_eq!(f.integer("b"), Some(7));
+            assert_eq!(f.integer("c"), Some(-3));
+            assert_eq!(f.integer("d"), Some(4));
+            assert_eq!(f.integer("e"), Some(2));
+            assert_eq!(f.integer("n"), Some(8));
+            for name in ["f", "g", "h", "i", "j", "k", "l", "m", "o", "missing"] {
+                assert_eq!(f.integer(name), None, "{name}");
+            }
+        });
+        assert_eq!(
+            errors,
+            json!({
+                "f": [NOT_AN_INTEGER], "g": [NOT_AN_INTEGER], "h": [NOT_AN_INTEGER], "i": [NOT_AN_INTEGER],
+                "j": [NULL], "k": [NOT_AN_INTEGER], "l": [NOT_AN_INTEGER], "m": [STRING_TOO_LARGE],
+                "o": [NOT_AN_INTEGER], "missing": [REQUIRED],
+            })
+        );
+    }
+
+    fn head(accept: Option<&str>, content_type: Option<&str>) -> Parts {
+        let mut builder = http::Request::post("/x");
+        if let Some(accept) = accept {
+            builder = builder.header("accept", accept);
+        }
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        builder.body(()).expect("request").into_parts().0
+    }
+
+    fn render(renderer: &DrfRenderer, error: ApiError, head: &Parts) -> (StatusCode, String, ApiResponse) {
+        let response = renderer.respond(&error, head);
+        let body = String::from_utf8(response.body().to_vec()).expect("utf-8");
+        (response.status(), body, response)
+    }
+
+    #[test]
+    fn renders_every_error_with_drf_wording() {
+        let r = DrfRenderer::new(HeaderValue::from_static("Bearer"));
+        let h = head(None, None);
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (
+                ApiError::MethodNotAllowed {
+                    method: http::Method::GET,
+                    allow: HeaderValue::from_static("POST"),
+                },
+                405,
+                r#"Method \"GET\" not allowed."#,
+            ),
+            (
+                ApiError::Codec(CodecError::UnsupportedMediaType { media_type: "text/plain".into() }),
+                415,
+                r#"Unsupported media type \"text/plain\" in request."#,
+            ),
+            (
+                ApiError::Codec(CodecError::Malformed {
+                    format: BodyFormat::Json,
+                    reason: MalformedReason::Empty,
+                }),
+                400,
+                "JSON parse error - the body is empty",
+            ),
+            (ApiError::BodyTooLarge { limit: 10 }, 413, "Request body is larger than the limit of 10 bytes."),
+            (ApiError::IncompleteBody, 400, INCOMPLETE_BODY),
+            (ApiError::Rejected(Rejection::NotProvided), 401, NOT_AUTHENTICATED),
+            (
+                ApiError::Rejected(Rejection::Malformed(MalformedCredentials::MissingToken)),
+                401,
+                "Invalid token header. No credentials provided.",
+            ),
+            (ApiError::Rejected(Rejection::Invalid(InvalidToken::Unknown)), 401, INVALID_TOKEN),
+            (ApiError::Rejected(Rejection::Expired), 401, INVALID_TOKEN),
+            (ApiError::Rejected(Rejection::Invalid(InvalidToken::InactiveUser)), 401, USER_INACTIVE),
+            (ApiError::Forbidden(PERMISSION_DENIED), 403, PERMISSION_DENIED),
+            (ApiError::Unavailable, 503, SERVICE_UNAVAILABLE),
+            (ApiError::Busy, 503, SERVICE_UNAVAILABLE),
+            (ApiError::Internal, 500, SERVER_ERROR),
+        ];
+        for (error, status, message) in cases {
+            let busy = matches!(error, ApiError::Busy);
+            let (got, body, response) = render(&r, error, &h);
+            assert_eq!(got.as_u16(), status, "{message}");
+            assert_eq!(body, format!(r#"{{"detail":"{message}"}}"#));
+            assert_eq!(response.headers()["content-type"], "application/json");
+            assert_eq!(response.headers().contains_key("www-authenticate"), status == 401, "{message}");
+            assert_eq!(response.headers().contains_key("retry-after"), busy, "{message}");
+        }
+        let (_, _, busy) = render(&r, ApiError::Busy, &h);
+        assert_eq!(busy.headers()["retry-after"], "1");
+    }
+
+    #[test]
+    fn jwt_wording() {
+        let r =
+            DrfRenderer::new(HeaderValue::from_static("JWT realm=\"api\"")).with_wording(AuthWording::Jwt);
+        let h = head(None, None);
+        let cases = [
+            (Rejection::Expired, JWT_EXPIRED),
+            (Rejection::Invalid(InvalidToken::Jwt(JwtError::BadSignature)), JWT_DECODE_ERROR),
+            (Rejection::Invalid(InvalidToken::Jwt(JwtError::AlgNone)), JWT_DECODE_ERROR),
+            (Rejection::Invalid(InvalidToken::Jwt(JwtError::WrongAudience)), AUTHENTICATION_FAILED),
+            (Rejection::Invalid(InvalidToken::Revoked), AUTHENTICATION_FAILED),
+            (Rejection::Invalid(InvalidToken::InactiveUser), USER_INACTIVE),
+        ];
+        for (rejection, message) in cases {
+            let (status, body, response) = render(&r, ApiError::Rejected(rejection), &h);
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert_eq!(body, format!(r#"{{"detail":"{message}"}}"#));
+            assert_eq!(response.headers()["www-authenticate"], "JWT realm=\"api\"");
+        }
+    }
+
+    #[test]
+    fn negotiated_errors_follow_accept_then_the_request_format() {
+        let r = DrfRenderer::new(HeaderValue::from_static("JWT realm=\"api\""))
+            .with_format(DrfFormat::Negotiated);
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<root><detail>Service temporarily unavailable, try again later.</detail></root>";
+        for (accept, content_type, is_xml) in [
+            (None, None, false),
+            (None, Some("text/xml; charset=utf-8"), true),
+            (Some("application/xml"), Some("application/json"), true),
+            (Some("application/json"), Some("application/xml"), false),
+            (Some("*/*"), Some("application/xml"), true),
+        ] {
+            let (_, body, response) = render(&r, ApiError::Unavailable, &head(accept, content_type));
+            if is_xml {
+                assert_eq!(body, xml);
+                assert_eq!(response.headers()["content-type"], "application/xml; charset=utf-8");
+            } else {
+                assert_eq!(body, format!(r#"{{"detail":"{SERVICE_UNAVAILABLE}"}}"#));
+            }
+        }
+    }
+
+    #[test]
+    fn python_type_names() {
+        assert_eq!(python_type_name(&json!("x")), "str");
+        assert_eq!(python_type_name(&json!(1)), "int");
+        assert_eq!(python_type_name(&json!(1.5)), "float");
+        assert_eq!(python_type_name(&json!([])), "list");
+        assert_eq!(python_type_name(&json!(true)), "bool");
+    }
+}

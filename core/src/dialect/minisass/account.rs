@@ -1,0 +1,431 @@
+//! Register, request-reset, verify-password-reset and update-password-reset.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::{AUDIENCE, Inner, PROFILE_ATTRIBUTE, field_errors, is_ours, reply};
+use crate::api::{ApiError, ApiRequest, ApiResponse};
+use crate::audit::AuthEvent;
+use crate::dialect::drf::{CharRules, FieldErrors, Fields};
+use crate::dialect::store_error;
+use crate::login_name::normalize_login;
+use crate::mailer::Message;
+use crate::password::PasswordError;
+use crate::store::{ConflictField, StoreError, TokenKind, TokenRecord};
+use crate::token::{OpaqueToken, TokenHash};
+use crate::user::{NewUser, User, UserId};
+
+/// Django's message for an invalid e-mail address.
+pub(super) const INVALID_EMAIL: &str = "Enter a valid email address.";
+/// Django's message for an invalid username.
+pub(super) const INVALID_USERNAME: &str =
+    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
+/// Django's message for a taken username.
+pub(super) const USERNAME_TAKEN: &str = "A user with that username already exists.";
+/// The message for a taken e-mail address.
+pub(super) const EMAIL_TAKEN: &str = "A user with that email already exists.";
+/// The answer to every reset request.
+pub(super) const RESET_SENT: &str = "Password reset email sent";
+
+/// The registration fields, by their request names.
+const REGISTER_FIELDS: [&str; 8] = [
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "password",
+    "organizationType",
+    "organizationName",
+    "country",
+];
+/// Fields a registration may never set, whatever the profile holds (mass assignment), and the
+/// profile flag only the server sets.
+const PRIVILEGED_FIELDS: [&str; 14] = [
+    "id",
+    "pk",
+    "user_id",
+    "is_admin",
+    "is_superuser",
+    "is_staff",
+    "is_active",
+    "groups",
+    "user_permissions",
+    "password_hash",
+    "last_login",
+    "date_joined",
+    "is_profile_updated",
+    "csrfmiddlewaretoken",
+];
+/// Django's `max_length` of username and names.
+const MAX_NAME_CHARS: usize = 150;
+/// The longest e-mail address (RFC 5321 path limit, Django's `EmailField`).
+const MAX_EMAIL_CHARS: usize = 254;
+
+impl Inner {
+    /// `POST register/`.
+    pub(super) async fn register(&self, request: ApiRequest) -> ApiResponse {
+        let head = &request.head;
+        let data = match self.decode(&request).await {
+            Ok(data) => data,
+            Err(response) => return response,
+        };
+        let mut fields = Fields::new(&data);
+        let username = fields.char("username", CharRules::TRIMMED);
+        if let Some(username) = &username {
+            if username.chars().count() > MAX_NAME_CHARS {
+                fields.add_error("username", json!([too_long(MAX_NAME_CHARS)]));
+            } else if !is_valid_username(username) {
+                fields.add_error("username", json!([INVALID_USERNAME]));
+            }
+        }
+        let first_name = self.name(&mut fields, "first_name");
+        let last_name = self.name(&mut fields, "last_name");
+        let email = fields.char("email", CharRules::TRIMMED);
+        if let Some(email) = &email
+            && !is_valid_email(email)
+        {
+            fields.add_error("email", json!([INVALID_EMAIL]));
+        }
+        let password = fields.char("password", CharRules::PASSWORD);
+        if let Some(password) = &password
+            && let Err(error) = self.services.passwords.policy().check_new(password)
+        {
+            fields.add_error("password", json!([error.to_string()]));
+        }
+        let organisation_type = fields.char("organizationType", CharRules::TRIMMED);
+        let organisation_name = fields.char("organizationName", CharRules::TRIMMED);
+        let country = fields.char("country", CharRules::TRIMMED);
+        if let Err(errors) = fields.finish() {
+            return field_errors(errors);
+        }
+        let (
+            Some(username),
+            Some(first_name),
+            Some(last_name),
+            Some(email),
+            Some(password),
+            Some(organisation_type),
+            Some(organisation_name),
+            Some(country),
+        ) = (username, first_name, last_name, email, password, organisation_type, organisation_name, country)
+        else {
+            return self.renderer.respond(&ApiError::Internal, head);
+        };
+
+        // The profile: the documented fields, then the free ones, never a privileged one.
+        let mut profile = Map::new();
+        for (key, value) in &data {
+            let reserved = REGISTER_FIELDS.contains(&key.as_str())
+                || PRIVILEGED_FIELDS.iter().any(|p| p.eq_ignore_ascii_case(key));
+            if !reserved {
+                profile.insert(key.clone(), value.clone());
+            }
+        }
+        profile.insert("organisation_type".into(), json!(organisation_type));
+        profile.insert("organisation_name".into(), json!(organisation_name));
+        profile.insert("country".into(), json!(country));
+
+        let hash = match self.services.passwords.hash_new_password(&password).await {
+            Ok(hash) => hash,
+            Err(error) if error.is_policy_violation() => {
+                let mut errors = FieldErrors::new();
+                errors.add("password", error.to_string());
+                return field_errors(errors);
+            }
+            Err(PasswordError::Busy) => return self.renderer.respond(&ApiError::Busy, head),
+            Err(error) => {
+                return self.renderer.respond(&Self::internal("could not hash a password", &error), head);
+            }
+        };
+        let new = NewUser::new(username, self.services.clock.now())
+            .with_email(email)
+            .with_names(first_name, last_name)
+            .with_password_hash(hash)
+            .with_attribute(PROFILE_ATTRIBUTE, Value::Object(profile));
+        match self.services.users.create(new).await {
+            Ok(user) => {
+                let body = json!({
+                    "id": user.id.0,
+                    "username": user.username,
+                    "email": user.email.as_deref().unwrap_or_default(),
+                    "first_name": user.first_name,
+                    "last_name": user.last_name,
+                });
+                reply(StatusCode::CREATED, &body).no_store().into_response()
+            }
+            Err(StoreError::Conflict(field)) => {
+                let mut errors = FieldErrors::new();
+                match field {
+                    ConflictField::Email => errors.add("email", EMAIL_TAKEN),
+                    ConflictField::Username | ConflictField::Token => errors.add("username", USERNAME_TAKEN),
+                }
+                field_errors(errors)
+            }
+            Err(error) => self.renderer.respond(&store_error(error), head),
+        }
+    }
+
+    /// A required name of at most 150 characters.
+    fn name(&self, fields: &mut Fields<'_>, name: &str) -> Option<String> {
+        let value = fields.char(name, CharRules::TRIMMED)?;
+        if value.chars().count() > MAX_NAME_CHARS {
+            fields.add_error(name, json!([too_long(MAX_NAME_CHARS)]));
+            return None;
+        }
+        Some(value)
+    }
+
+    /// `POST request-reset`: the same answer whatever the address; a link for a known one.
+    pub(super) async fn request_reset(&self, request: ApiRequest) -> ApiResponse {
+        let head = &request.head;
+        let data = match self.decode(&request).await {
+            Ok(data) => data,
+            Err(response) => return response,
+        };
+        let mut fields = Fields::new(&data);
+        let email = fields.char("email", CharRules::TRIMMED);
+        if let Some(email) = &email
+            && !is_valid_email(email)
+        {
+            fields.add_error("email", json!([INVALID_EMAIL]));
+        }
+        if let Err(errors) = fields.finish() {
+            return field_errors(errors);
+        }
+        let Some(email) = email else {
+            return self.renderer.respond(&ApiError::Internal, head);
+        };
+        let user = match self.services.users.find_by_login(&email).await {
+            Ok(user) => user,
+            Err(error) => return self.renderer.respond(&store_error(error), head),
+        };
+        // Only the address itself finds the account (not its username), and only an active one.
+        let wanted = normalize_login(&email);
+        let user = user.filter(|user| {
+            user.is_active && user.email.as_deref().is_some_and(|stored| normalize_login(stored) == wanted)
+        });
+        let token = match OpaqueToken::generate() {
+            Ok(token) => token,
+            Err(error) => {
+                return self.renderer.respond(&Self::internal("could not draw a reset token", &error), head);
+            }
+        };
+        let stored = match &user {
+            Some(user) => {
+                let record = TokenRecord::new(
+                    TokenKind::PasswordReset,
+                    user.id,
+                    AUDIENCE,
+                    self.services.clock.now(),
+                    self.config.reset_token_lifetime,
+                );
+                self.services.tokens.put(token.hash(), record).await
+            }
+            // The same kind of store round trip for an unknown address, so timing tells nothing.
+            None => self.services.tokens.get(&token.hash()).await.map(drop),
+        };
+        if let Err(error) = stored {
+            return self.renderer.respond(&store_error(error), head);
+        }
+        let client = self.services.client_ip(head);
+        self.services.audit(AuthEvent::ResetRequested { user_id: user.as_ref().map(|user| user.id), client });
+        if let Some(user) = user {
+            self.send_reset_link(&user, &token);
+        }
+        reply(StatusCode::OK, &json!({"message": RESET_SENT})).into_response()
+    }
+
+    /// Mails the reset link to `user`'s stored address from a spawned task: the answer waits
+    /// for no mail server, and a failure is logged (without the body) instead of changing it.
+    fn send_reset_link(&self, user: &User, token: &OpaqueToken) {
+        let Some(to) = user.email.clone() else { return };
+        let link = format!("{}{}/{}/", self.config.reset_link_base, encode_uid(user.id), token.as_str());
+        let minutes = self.config.reset_token_lifetime.as_secs().div_ceil(60);
+        let body = format!(
+            "Hello {},\n\nSomeone asked to reset the password of your miniSASS account. To choose a new \
+             password, open this link within {minutes} minutes:\n\n{link}\n\nThe link works once. If you did \
+             not ask for this, ignore this e-mail: your password stays as it is.\n",
+            user.username
+        );
+        let message = Message::new(to, self.config.reset_subject.clone(), body);
+        let mailer = self.mailer.clone();
+        let user_id = user.id;
+        let send = async move {
+            if let Err(error) = mailer.send(message).await {
+                tracing::warn!(%user_id, %error, "minisass: could not send the password-reset e-mail");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(send)),
+            Err(_) => {
+                tracing::error!(%user_id, "minisass: no Tokio runtime to send the password-reset e-mail")
+            }
+        }
+    }
+
+    /// `GET verify-password-reset/{uid}/{token}/`: 200 while the link works; it is not used up.
+    pub(super) async fn verify_reset(&self, request: ApiRequest) -> ApiResponse {
+        let head = &request.head;
+        match self.live_reset(&request).await {
+            Ok(Some(_)) => {
+                reply(StatusCode::OK, &json!({"message": "Token is valid"})).no_store().into_response()
+            }
+            Ok(None) => self.reset_unauthorized(head),
+            Err(error) => self.renderer.respond(&error, head),
+        }
+    }
+
+    /// `POST update-password-reset/{uid}/{token}/`: checks the link and the new password, then
+    /// consumes the link, stores the new hash and ends every session of the user.
+    pub(super) async fn update_reset(&self, request: ApiRequest) -> ApiResponse {
+        let head = &request.head;
+        let (hash, user_id) = match self.live_reset(&request).await {
+            Ok(Some(live)) => live,
+            Ok(None) => return self.reset_unauthorized(head),
+            Err(error) => return self.renderer.respond(&error, head),
+        };
+        let data = match self.decode(&request).await {
+            Ok(data) => data,
+            Err(response) => return response,
+        };
+        let mut fields = Fields::new(&data);
+        let password = fields.char("newPassword", CharRules::PASSWORD);
+        if let Err(errors) = fields.finish() {
+            return field_errors(errors);
+        }
+        let Some(password) = password else {
+            return self.renderer.respond(&ApiError::Internal, head);
+        };
+        // The policy before the link is used up: a refused password leaves the link working.
+        let new_hash = match self.services.passwords.hash_new_password(&password).await {
+            Ok(new_hash) => new_hash,
+            Err(error) if error.is_policy_violation() => {
+                let mut errors = FieldErrors::new();
+                errors.add("newPassword", error.to_string());
+                return field_errors(errors);
+            }
+            Err(PasswordError::Busy) => return self.renderer.respond(&ApiError::Busy, head),
+            Err(error) => {
+                return self.renderer.respond(&Self::internal("could not hash a password", &error), head);
+            }
+        };
+        let record = match self.services.tokens.consume(&hash).await {
+            Ok(Some(record)) if is_ours(&record, TokenKind::PasswordReset) && record.user_id == user_id => {
+                record
+            }
+            // Used by a concurrent request in the meantime.
+            Ok(_) => return self.reset_unauthorized(head),
+            Err(error) => return self.renderer.respond(&store_error(error), head),
+        };
+        if let Err(error) = self.services.users.set_password_hash(user_id, &new_hash).await {
+            // Nothing changed: give the link back so the user can try again.
+            if let Err(put) = self.services.tokens.put(hash, record).await {
+                tracing::warn!(error = %put, "minisass: could not restore a reset token");
+            }
+            return self.renderer.respond(&store_error(error), head);
+        }
+        if let Err(error) = self.services.tokens.revoke_user(user_id).await {
+            tracing::error!(%user_id, %error, "minisass: password reset, but the user's sessions were not revoked");
+            return self.renderer.respond(&store_error(error), head);
+        }
+        tracing::info!(%user_id, "minisass: password reset; every session of the user is revoked");
+        // The owner proved control of the account: lift its lockouts. The password is already
+        // changed, so a counter store failure here is logged, not answered.
+        match self.services.users.get(user_id).await {
+            Ok(Some(user)) => {
+                if let Err(error) = self.services.lockout().clear_user(&user).await {
+                    tracing::warn!(%user_id, %error, "minisass: could not clear the lockout after a reset");
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%user_id, %error, "minisass: could not clear the lockout after a reset")
+            }
+        }
+        self.services.audit(AuthEvent::ResetCompleted { user_id, client: self.services.client_ip(head) });
+        reply(StatusCode::OK, &json!({"message": "Password updated successfully"})).into_response()
+    }
+
+    /// The reset link of the request, if it works: the token's hash and its user. A link works
+    /// while its token is stored (single use, not expired), is a miniSASS reset token, belongs
+    /// to the `uid` of the path, and that user is active.
+    async fn live_reset(&self, request: &ApiRequest) -> Result<Option<(TokenHash, UserId)>, ApiError> {
+        let uid = request.params.get("uid").and_then(decode_uid);
+        let token = request.params.get("token").and_then(|t| OpaqueToken::from_string(t.to_owned()).ok());
+        let (Some(uid), Some(token)) = (uid, token) else {
+            return Ok(None);
+        };
+        let hash = token.hash();
+        let record = self.services.tokens.get(&hash).await.map_err(store_error)?;
+        if !record.is_some_and(|r| is_ours(&r, TokenKind::PasswordReset) && r.user_id == uid) {
+            return Ok(None);
+        }
+        let user = self.services.users.get(uid).await.map_err(store_error)?;
+        Ok(user.filter(|u| u.is_active).map(|_| (hash, uid)))
+    }
+
+    fn reset_unauthorized(&self, head: &http::request::Parts) -> ApiResponse {
+        self.unauthorized(&json!({"error": "Unauthorized"}), head)
+    }
+}
+
+/// Django's `urlsafe_base64_encode(force_bytes(pk))`: `MQ` for 1.
+///
+/// ```text
+/// 1 -> "MQ", 42 -> "NDI"
+/// ```
+pub(super) fn encode_uid(id: UserId) -> String {
+    URL_SAFE_NO_PAD.encode(id.0.to_string())
+}
+
+/// The user id in a link's `uid`, as Django's `urlsafe_base64_decode` reads it (padding
+/// optional); `None` for anything else.
+pub(super) fn decode_uid(uid: &str) -> Option<UserId> {
+    let bytes = URL_SAFE_NO_PAD.decode(uid.trim_end_matches('=')).ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().map(UserId)
+}
+
+fn too_long(max: usize) -> String {
+    format!("Ensure this field has no more than {max} characters.")
+}
+
+/// Django's username rule: letters, digits and `@ . + - _`.
+fn is_valid_username(username: &str) -> bool {
+    !username.is_empty() && username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+}
+
+/// Django's `EmailValidator`, without quoted local parts and address literals: a dot-atom local
+/// part, `@`, and a domain of at least two labels (letters, digits, hyphens; not at either end
+/// of a label) whose last label is letters or punycode.
+pub(super) fn is_valid_email(email: &str) -> bool {
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return false;
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    const LOCAL_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-";
+    let local_ok = !local.is_empty()
+        && local.split('.').all(|atom| {
+            !atom.is_empty() && atom.chars().all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        });
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.chars().count())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    let top_ok = labels.last().is_some_and(|top| {
+        (top.chars().count() >= 2 && top.chars().all(char::is_alphabetic))
+            || (top.starts_with("xn--") && top.len() > 4)
+    });
+    local_ok && domain_ok && top_ok
+}

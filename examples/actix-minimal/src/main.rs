@@ -1,0 +1,37 @@
+//! authmount on actix-web: the AMCR token API, and an app route that needs an AMCR token.
+//! `cargo run -p actix-minimal`, then log in as ann / "correct horse battery".
+
+use actix_web::{App, HttpServer, web};
+use authmount::dialect::amcr::{Amcr, AmcrConfig};
+use authmount::services::Services;
+use authmount::user::NewUser;
+use authmount_actix::{AuthMiddleware, AuthUser, configure};
+
+async fn hello(user: AuthUser) -> String {
+    format!("hello, user {}\n", user.user_id())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    actix_web::rt::System::new().block_on(async {
+        let services = Services::in_memory()?;
+        let hash = services.passwords.hash_new_password("correct horse battery").await?;
+        services
+            .users
+            .create(NewUser::new("ann", std::time::SystemTime::now()).with_password_hash(hash))
+            .await?;
+
+        let amcr = Amcr::new(services, AmcrConfig::default());
+        let (api, gate) = (amcr.api(), amcr.gate());
+        let server = HttpServer::new(move || {
+            App::new().configure(configure(api.clone())).service(
+                web::resource("/hello").wrap(AuthMiddleware::new(gate.clone())).route(web::get().to(hello)),
+            )
+        })
+        .bind(("127.0.0.1", 8080))?;
+        println!(
+            "POST http://127.0.0.1:8080/api/token-auth/, then GET /hello with Authorization: Bearer <token>"
+        );
+        server.run().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,29 @@
+//! authmount on axum: the AMCR token API, and an app route that needs an AMCR token.
+//! `cargo run -p axum-minimal`, then log in as ann / "correct horse battery".
+
+use authmount::dialect::amcr::{Amcr, AmcrConfig};
+use authmount::services::Services;
+use authmount::user::NewUser;
+use authmount_axum::{AuthLayer, AuthUser, router};
+use axum::{Router, routing::get};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let services = Services::in_memory()?;
+    let hash = services.passwords.hash_new_password("correct horse battery").await?;
+    services.users.create(NewUser::new("ann", std::time::SystemTime::now()).with_password_hash(hash)).await?;
+
+    let amcr = Amcr::new(services, AmcrConfig::default());
+    let app = Router::new()
+        .route("/hello", get(|user: AuthUser| async move { format!("hello, user {}\n", user.user_id()) }))
+        .layer(AuthLayer::new(amcr.gate()))
+        .merge(router(amcr.api()));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    println!(
+        "POST http://{}/api/token-auth/, then GET /hello with Authorization: Bearer <token>",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}
