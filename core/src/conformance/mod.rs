@@ -76,6 +76,7 @@ macro_rules! token_store_conformance {
             put_then_get,
             expired_records_are_not_live,
             touch_slides_the_expiry,
+            frequent_touches_keep_the_session_alive,
             revoke_one,
             revoke_user_spares_other_users,
             revoke_family_and_its_jwts,

@@ -94,6 +94,21 @@ pub async fn touch_slides_the_expiry(store: Store, clock: ManualClock) {
     assert!(!is_live(&store, &sliding).await, "an idle session expires");
 }
 
+/// A session used every two seconds (a busy browser tab) stays alive well past its idle
+/// timeout, whether or not the store skips small slides, and its expiry never falls more than
+/// 1/20 of the idle timeout behind an exact slide.
+pub async fn frequent_touches_keep_the_session_alive(store: Store, clock: ManualClock) {
+    let hash = fresh_hash();
+    put(&store, hash, record(&clock, TokenKind::Session, fresh_user(), MINUTE).sliding(MINUTE)).await;
+    for _ in 0..65 {
+        clock.advance(Duration::from_secs(2));
+        let touched = store.touch(&hash).await.expect("touch works").expect("still live");
+        let behind = clock.unix_seconds() + 60 - crate::clock::unix_seconds(touched.expires_at);
+        assert!(behind <= 3, "expiry {behind} s behind an exact slide");
+    }
+    assert!(is_live(&store, &hash).await, "130 s of activity keeps a 60 s idle session alive");
+}
+
 /// Revoking one token leaves the user's other tokens alone.
 pub async fn revoke_one(store: Store, clock: ManualClock) {
     let user = fresh_user();
