@@ -2,9 +2,10 @@
 
 use std::fmt;
 
-use argon2::password_hash::{self, PasswordHash, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordVerifier as _, Version};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 
+use super::block_pool::BlockPool;
 use super::{BackendError, ConfigProblem, HashingFailure, PasswordError, PasswordHasher, Verification};
 
 /// Length of the random salt of every new hash, in bytes (the PHC/argon2 recommendation).
@@ -140,6 +141,8 @@ pub struct Argon2idHasher {
     argon2: Argon2<'static>,
     /// A hash of a random password with the current parameters: the target of `dummy_verify`.
     dummy_phc: String,
+    /// Working memory reused across hashes (see [`BlockPool`]).
+    blocks: BlockPool,
 }
 
 /// Why a stored hash could not be checked.
@@ -193,7 +196,10 @@ impl Argon2idHasher {
 
     fn build(params: Argon2Params) -> Result<Self, PasswordError> {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.to_argon2()?);
-        let mut hasher = Self { params, argon2, dummy_phc: String::new() };
+        // One buffer per core: the password service runs one hash per core by default.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let blocks = BlockPool::new(argon2.params().block_count(), cores);
+        let mut hasher = Self { params, argon2, dummy_phc: String::new(), blocks };
         let mut dummy_password = [0u8; 16];
         getrandom::fill(&mut dummy_password)
             .map_err(|e| HashingFailure::Randomness(BackendError::random(e)))?;
@@ -224,19 +230,25 @@ impl Argon2idHasher {
             Ok(params) => params,
             Err(e) => return Checked::Unusable("invalid argon2 parameters", Some(e)),
         };
-        if parsed.salt.is_none() || parsed.hash.is_none() {
-            return Checked::Unusable("no salt or no hash output", None);
-        }
         if params.m_cost() > Self::MAX_VERIFY_MEMORY_KIB.max(self.params.memory_kib)
             || params.t_cost() > Self::MAX_VERIFY_ITERATIONS.max(self.params.iterations)
             || params.p_cost() > Self::MAX_VERIFY_PARALLELISM.max(self.params.parallelism)
         {
             return Checked::Unusable("argon2 cost above the verification limits", None);
         }
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Checked::Unusable("no salt or no hash output", None);
+        };
+        let mut salt_bytes = [0u8; 64];
+        let salt = match salt.decode_b64(&mut salt_bytes) {
+            Ok(salt) => salt,
+            Err(e) => return Checked::Unusable("invalid salt", Some(e)),
+        };
         // Recomputes with the algorithm, version and parameters of `parsed` (not of
-        // `self.argon2`) and compares the outputs in constant time.
-        match self.argon2.verify_password(password, &parsed) {
-            Ok(()) => Checked::Match {
+        // `self.argon2`) and compares the outputs in constant time (`Output`'s `PartialEq`).
+        let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params.clone());
+        match self.compute(&argon2, password, salt, expected.len()) {
+            Ok(computed) if computed == expected => Checked::Match {
                 needs_rehash: algorithm != Algorithm::Argon2id
                     || version != Some(Version::V0x13)
                     || params.m_cost() != self.params.memory_kib
@@ -244,9 +256,24 @@ impl Argon2idHasher {
                     || params.p_cost() != self.params.parallelism
                     || params.output_len() != Some(Params::DEFAULT_OUTPUT_LEN),
             },
-            Err(password_hash::Error::Password) => Checked::Mismatch,
+            Ok(_) => Checked::Mismatch,
             Err(e) => Checked::Unusable("argon2 rejected the stored hash", Some(e)),
         }
+    }
+
+    /// The argon2 output for `password` and `salt`, computed in pooled working memory.
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        password: &[u8],
+        salt: &[u8],
+        output_len: usize,
+    ) -> Result<Output, password_hash::Error> {
+        self.blocks.with_blocks(argon2.params().block_count(), |blocks| {
+            Output::init_with(output_len, |out| {
+                Ok(argon2.hash_password_into_with_memory(password, salt, out, blocks)?)
+            })
+        })
     }
 }
 
@@ -254,11 +281,20 @@ impl PasswordHasher for Argon2idHasher {
     fn hash(&self, password: &[u8]) -> Result<String, PasswordError> {
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(|e| HashingFailure::Randomness(BackendError::random(e)))?;
-        let salt = SaltString::encode_b64(&salt)
+        let salt_string = SaltString::encode_b64(&salt)
             .map_err(|e| HashingFailure::SaltEncoding(BackendError::password_hash(e)))?;
-        let hash = argon2::PasswordHasher::hash_password(&self.argon2, password, &salt)
-            .map_err(|e| HashingFailure::Argon2(BackendError::password_hash(e)))?;
-        Ok(hash.to_string())
+        let argon2_failure = |e| HashingFailure::Argon2(BackendError::password_hash(e));
+        let output = self
+            .compute(&self.argon2, password, &salt, Params::DEFAULT_OUTPUT_LEN)
+            .map_err(argon2_failure)?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(argon2_failure)?,
+            salt: Some(salt_string.as_salt()),
+            hash: Some(output),
+        };
+        Ok(phc.to_string())
     }
 
     fn verify(&self, password: &[u8], phc: &str) -> Result<Verification, PasswordError> {
@@ -311,6 +347,26 @@ mod tests {
 
     fn default_hasher() -> Argon2idHasher {
         Argon2idHasher::new(Argon2Params::default()).unwrap()
+    }
+
+    /// The pooled working memory is not cleared between hashes: outputs must still be argon2's
+    /// own, in both directions, whatever ran in that memory before.
+    #[test]
+    fn reused_working_memory_gives_the_reference_output() {
+        let params = Argon2Params { memory_kib: 256, iterations: 2, parallelism: 2 };
+        let hasher = Argon2idHasher::insecure_for_tests(params).unwrap();
+        for password in [b"first password".as_slice(), b"another one", b"first password"] {
+            let reference = raw_hash(Algorithm::Argon2id, Version::V0x13, 256, 2, 2, password);
+            assert_eq!(
+                hasher.verify(password, &reference).unwrap(),
+                Verification::Match { needs_rehash: false }
+            );
+            assert_eq!(hasher.verify(b"not it", &reference).unwrap(), Verification::Mismatch);
+            let ours = hasher.hash(password).unwrap();
+            let parsed = PasswordHash::new(&ours).unwrap();
+            argon2::PasswordVerifier::verify_password(&Argon2::default(), password, &parsed)
+                .expect("the argon2 crate accepts our hash");
+        }
     }
 
     #[test]

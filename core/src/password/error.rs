@@ -216,22 +216,20 @@ pub enum HashingFailure {
     },
 }
 
-/// Why the blocking hashing task could not run or finish: the payload of
+/// Why a hash could not run or finish on the hashing threads: the payload of
 /// [`PasswordError::Task`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum TaskFailure {
-    /// The service was called outside a Tokio runtime (or while its thread-local context was
-    /// being destroyed).
-    #[error("password hashing task failed: no Tokio runtime is running")]
-    NoRuntime,
+    /// No hashing thread could be started (the operating system refused to create threads).
+    #[error("password hashing task failed: no hashing thread could be started")]
+    ThreadStart,
 
     /// The hasher panicked while hashing or verifying.
     #[error("password hashing task failed: the password hasher panicked")]
     Panicked,
 
-    /// The blocking task was cancelled before it finished, e.g. because the runtime is shutting
-    /// down.
+    /// The hash was dropped before it finished, e.g. because the process is shutting down.
     #[error("password hashing task failed: the task was cancelled")]
     Cancelled,
 

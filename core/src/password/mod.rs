@@ -24,9 +24,11 @@
 //! ```
 
 mod argon2id;
+mod block_pool;
 mod common;
 mod error;
 mod hasher;
+mod hashing_threads;
 mod policy;
 mod service;
 #[cfg(test)]

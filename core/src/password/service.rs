@@ -6,13 +6,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
+use super::hashing_threads::HashingThreads;
 use super::{ConfigProblem, PasswordError, PasswordHasher, PasswordPolicy, TaskFailure, Verification};
 
 /// Hashes new passwords and verifies logins, off the async worker threads and under a bound.
 ///
-/// - Every hash or verify runs in [`tokio::task::spawn_blocking`] while holding a permit of a
+/// - Every hash or verify runs on the service's own hashing threads while holding a permit of a
 ///   semaphore sized to the number of CPUs by default, so a flood of logins neither stalls the
-///   async workers (other requests keep being served) nor spawns unbounded blocking threads.
+///   async workers nor spawns unbounded threads. The hashing threads run at a lower priority
+///   than the rest of the process (Linux nice +10 by default,
+///   [`hashing_niceness`](PasswordServiceBuilder::hashing_niceness)): under a login flood the
+///   workers serving other requests get a core first, and hashing uses what they leave.
 /// - At most [`queue_limit`](Self::queue_limit) callers wait for a permit (default 32 per
 ///   permit); beyond that a call fails at once with [`PasswordError::Busy`] (HTTP: 503 with
 ///   `Retry-After`) instead of piling up memory and latency.
@@ -23,10 +27,8 @@ use super::{ConfigProblem, PasswordError, PasswordHasher, PasswordPolicy, TaskFa
 ///   while the hash runs lets the blocking task finish and release its permit afterwards, so the
 ///   number of concurrent hashes never exceeds the permits.
 ///
-/// The service is cheap to clone; clones share the hasher, the permits and the queue.
-///
-/// Must be called from within a Tokio runtime (any flavour); without one, calls fail with
-/// [`PasswordError::Task`] ([`TaskFailure::NoRuntime`]).
+/// The service is cheap to clone; clones share the hasher, the permits, the queue and the
+/// threads. Its futures need no particular runtime: the hashing threads wake them.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -60,6 +62,7 @@ pub struct PasswordService {
     hasher: Arc<dyn PasswordHasher>,
     policy: PasswordPolicy,
     permits: Arc<Semaphore>,
+    threads: Arc<HashingThreads>,
     max_concurrency: usize,
     queue_limit: usize,
     waiting: Arc<AtomicUsize>,
@@ -87,6 +90,7 @@ pub struct PasswordServiceBuilder {
     policy: PasswordPolicy,
     max_concurrency: Option<usize>,
     queue_limit: Option<usize>,
+    hashing_niceness: u8,
 }
 
 impl PasswordServiceBuilder {
@@ -97,7 +101,8 @@ impl PasswordServiceBuilder {
     }
 
     /// How many hashes may run at once (default: [`std::thread::available_parallelism`], or 1 if
-    /// unknown). Must be at least 1.
+    /// unknown). Must be from 1 to [`PasswordService::MAX_CONCURRENCY`]; the service starts
+    /// that many hashing threads on first use.
     pub fn max_concurrency(mut self, permits: usize) -> Self {
         self.max_concurrency = Some(permits);
         self
@@ -111,17 +116,35 @@ impl PasswordServiceBuilder {
         self
     }
 
+    /// How far below the rest of the process the hashing threads run (Linux nice increment,
+    /// capped at nice 19; default [`PasswordService::DEFAULT_HASHING_NICENESS`]). 0 keeps them at
+    /// the process's priority, so a login flood competes with other requests on equal terms.
+    /// Elsewhere than Linux, where a nice value belongs to the whole process, it has no effect.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use authmount::password::{Argon2Params, Argon2idHasher, PasswordService};
+    /// let hasher = Arc::new(Argon2idHasher::new(Argon2Params::default())?);
+    /// let service = PasswordService::builder(hasher).hashing_niceness(0).build()?;
+    /// # let _ = service;
+    /// # Ok::<(), authmount::password::PasswordError>(())
+    /// ```
+    pub fn hashing_niceness(mut self, niceness: u8) -> Self {
+        self.hashing_niceness = niceness;
+        self
+    }
+
     /// Build the service.
     ///
     /// # Errors
     /// [`PasswordError::InvalidConfig`] with [`ConfigProblem::ConcurrencyOutOfRange`] if the
-    /// concurrency is 0 or above [`Semaphore::MAX_PERMITS`].
+    /// concurrency is 0 or above [`PasswordService::MAX_CONCURRENCY`].
     pub fn build(self) -> Result<PasswordService, PasswordError> {
         let max_concurrency = self.max_concurrency.unwrap_or_else(PasswordService::default_concurrency);
-        if max_concurrency == 0 || max_concurrency > Semaphore::MAX_PERMITS {
+        if max_concurrency == 0 || max_concurrency > PasswordService::MAX_CONCURRENCY {
             return Err(ConfigProblem::ConcurrencyOutOfRange {
                 requested: max_concurrency,
-                max: Semaphore::MAX_PERMITS,
+                max: PasswordService::MAX_CONCURRENCY,
             }
             .into());
         }
@@ -132,6 +155,7 @@ impl PasswordServiceBuilder {
             hasher: self.hasher,
             policy: self.policy,
             permits: Arc::new(Semaphore::new(max_concurrency)),
+            threads: Arc::new(HashingThreads::new(max_concurrency, self.hashing_niceness)),
             max_concurrency,
             queue_limit,
             waiting: Arc::new(AtomicUsize::new(0)),
@@ -142,14 +166,21 @@ impl PasswordServiceBuilder {
 impl PasswordService {
     /// Default number of waiting callers allowed per permit.
     pub const DEFAULT_QUEUE_PER_PERMIT: usize = 32;
+    /// The most hashes allowed at once (each has a thread and, with argon2id, its working memory).
+    pub const MAX_CONCURRENCY: usize = 1024;
+    /// Default nice increment of the hashing threads: at +10 a hashing thread gets about a tenth
+    /// of a core that a request worker also wants (Linux's weights 110 against 1024).
+    pub const DEFAULT_HASHING_NICENESS: u8 = 10;
 
-    /// A service with the default policy, one permit per CPU and a queue of 32 per permit.
+    /// A service with the default policy, one permit per CPU, a queue of 32 per permit and
+    /// hashing threads at nice +10.
     pub fn new(hasher: Arc<dyn PasswordHasher>) -> Self {
         let max_concurrency = Self::default_concurrency();
         Self {
             hasher,
             policy: PasswordPolicy::default(),
             permits: Arc::new(Semaphore::new(max_concurrency)),
+            threads: Arc::new(HashingThreads::new(max_concurrency, Self::DEFAULT_HASHING_NICENESS)),
             max_concurrency,
             queue_limit: max_concurrency.saturating_mul(Self::DEFAULT_QUEUE_PER_PERMIT),
             waiting: Arc::new(AtomicUsize::new(0)),
@@ -163,6 +194,7 @@ impl PasswordService {
             policy: PasswordPolicy::default(),
             max_concurrency: None,
             queue_limit: None,
+            hashing_niceness: Self::DEFAULT_HASHING_NICENESS,
         }
     }
 
@@ -170,7 +202,7 @@ impl PasswordService {
         std::thread::available_parallelism()
             .map(std::num::NonZeroUsize::get)
             .unwrap_or(1)
-            .min(Semaphore::MAX_PERMITS)
+            .min(Self::MAX_CONCURRENCY)
     }
 
     /// The password policy (lengths, later the common-password list).
@@ -264,25 +296,21 @@ impl PasswordService {
         }
     }
 
-    /// Run `job` on the blocking pool while holding a permit.
+    /// Run `job` on a hashing thread while holding a permit.
     async fn run<T, F>(&self, job: F) -> Result<T, PasswordError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn PasswordHasher) -> T + Send + 'static,
     {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| TaskFailure::NoRuntime)?;
         let permit = self.acquire().await?;
         let hasher = Arc::clone(&self.hasher);
-        runtime
-            .spawn_blocking(move || {
+        self.threads
+            .run(move || {
                 // Held until the hash is done, even if the caller stopped waiting for it.
                 let _permit = permit;
                 job(hasher.as_ref())
             })
             .await
-            .map_err(|e| {
-                PasswordError::Task(if e.is_panic() { TaskFailure::Panicked } else { TaskFailure::Cancelled })
-            })
     }
 
     /// A permit: at once if one is free, else after queueing (if the queue has room).
