@@ -1,7 +1,7 @@
 //! The server the load benchmarks drive (see BENCHMARKS.md and `bench/`).
 //!
 //! `authmount-bench-server [axum|actix] [ADDR] [--tokens memory|sqlite:PATH|redis://...]
-//! [--prefill N] [--hash-permits N]` serves, on the chosen framework:
+//! [--prefill N] [--hash-permits N] [--hash-niceness N]` serves, on the chosen framework:
 //! - `GET /plain`: no authentication (the baseline);
 //! - `GET /jwt`: behind the Meldeschein gate (`Authorization: JWT <t>`: signature, claims,
 //!   revocation list, active user);
@@ -14,7 +14,7 @@
 //! at the default parameters, the median of a few), `JWT=<token>` and `OPAQUE=<token>` for the
 //! user it creates, then `READY`. `--prefill N` first stores N more live opaque tokens (for the
 //! memory benchmark); `--hash-permits N` lets N password hashes run at once instead of one per
-//! core; `authmount-bench-server --measure-hash` only prints `VERIFY_MS=` and exits.
+//! core; `--hash-niceness N` runs the hashing threads N below normal priority instead of 10; `authmount-bench-server --measure-hash` only prints `VERIFY_MS=` and exits.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -48,6 +48,8 @@ struct Options {
     prefill: u64,
     /// Password hashes allowed at once (default: one per core).
     hash_permits: Option<usize>,
+    /// Nice increment of the hashing threads (default: the service's, +10).
+    hash_niceness: Option<u8>,
 }
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
@@ -91,13 +93,18 @@ async fn set_up(options: &Options) -> Result<Gates, AnyError> {
     let services =
         Services::new(Arc::new(MemoryUserStore::new()), tokens, Arc::new(MemoryCounterStore::new()))?
             .with_limits(limits);
-    let services = match options.hash_permits {
-        Some(permits) => {
-            let hasher = Arc::new(Argon2idHasher::new(Argon2Params::default())?);
-            let passwords = PasswordService::builder(hasher).max_concurrency(permits).build()?;
-            services.with_passwords(passwords)
+    let services = if options.hash_permits.is_some() || options.hash_niceness.is_some() {
+        let hasher = Arc::new(Argon2idHasher::new(Argon2Params::default())?);
+        let mut passwords = PasswordService::builder(hasher);
+        if let Some(permits) = options.hash_permits {
+            passwords = passwords.max_concurrency(permits);
         }
-        None => services,
+        if let Some(niceness) = options.hash_niceness {
+            passwords = passwords.hashing_niceness(niceness);
+        }
+        services.with_passwords(passwords.build()?)
+    } else {
+        services
     };
     let hash = services.passwords.hash_new_password(PASSWORD).await?;
     let user =
@@ -136,13 +143,14 @@ fn main() -> Result<(), AnyError> {
         return Ok(());
     }
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8090".into());
-    let mut options = Options { tokens: "memory".into(), prefill: 0, hash_permits: None };
+    let mut options = Options { tokens: "memory".into(), prefill: 0, hash_permits: None, hash_niceness: None };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--tokens" => options.tokens = value,
             "--prefill" => options.prefill = value.parse()?,
             "--hash-permits" => options.hash_permits = Some(value.parse()?),
+            "--hash-niceness" => options.hash_niceness = Some(value.parse()?),
             other => return Err(format!("unknown flag {other:?}").into()),
         }
     }
