@@ -71,6 +71,7 @@
 //! # }).unwrap();
 //! ```
 
+mod backend;
 mod common;
 mod options;
 mod postgres;
