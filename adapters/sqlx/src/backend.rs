@@ -368,30 +368,51 @@ where
     }
 
     pub(crate) async fn get_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        self.live_token(hash, self.now()).await
+    }
+
+    /// The record with this hash that is live at `now`.
+    async fn live_token(&self, hash: &TokenHash, now: SystemTime) -> Result<Option<TokenRecord>, StoreError> {
         let sql =
             format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1 AND NOT rotated AND expires_at > $2");
         let row = sqlx::query(&sql)
             .bind(hash_bytes(hash))
-            .bind(to_millis(self.now()))
+            .bind(to_millis(now))
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
         row.as_ref().map(token_from_row::<DB::Row>).transpose()
     }
 
+    /// A read, and a write only when [`TokenRecord::slid_expiry`] asks for one: most requests
+    /// (every request with a fixed-expiry token, and a busy session's requests between slides of
+    /// 1/20 of its idle timeout) then never take SQLite's single write lock. The write is
+    /// conditional on the record still being live; when it matches no row, the record was
+    /// revoked, rotated or expired since the read, and the touch finds nothing.
     pub(crate) async fn touch(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        let sql = format!(
-            "UPDATE tokens SET expires_at = CASE WHEN idle_timeout_ms IS NULL THEN expires_at \
-             ELSE $2 + idle_timeout_ms END \
-             WHERE hash = $1 AND NOT rotated AND expires_at > $2 RETURNING {TOKEN_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(hash_bytes(hash))
-            .bind(to_millis(self.now()))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(token_from_row::<DB::Row>).transpose()
+        let now = self.now();
+        let Some(mut record) = self.live_token(hash, now).await? else {
+            return Ok(None);
+        };
+        let Some(slid) = record.slid_expiry(now) else {
+            return Ok(Some(record));
+        };
+        let expires_ms = to_millis(slid);
+        let done = sqlx::query(
+            "UPDATE tokens SET expires_at = $1 WHERE hash = $2 AND NOT rotated AND expires_at > $3",
+        )
+        .bind(expires_ms)
+        .bind(hash_bytes(hash))
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if DB::rows_affected(&done) == 0 {
+            return Ok(None);
+        }
+        // What a later read returns: times are stored to the millisecond.
+        record.expires_at = from_millis(expires_ms);
+        Ok(Some(record))
     }
 
     pub(crate) async fn revoke(&self, hash: &TokenHash) -> Result<bool, StoreError> {
