@@ -25,7 +25,6 @@
 //! # }
 //! ```
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -44,11 +43,13 @@ use authmount::user::{NewUser, ProfileUpdate, User};
 use authmount_redis::{RedisOptions, RedisStore};
 use authmount_sqlx::{PostgresStore, StoreOptions};
 use serde_json::json;
-use tokio::net::{TcpSocket, TcpStream};
-use tokio::task::JoinSet;
 
 use crate::fixture::{MINISASS_RESET_BASE, PASSWORD};
 use crate::servers::TestApp;
+
+/// The TCP proxy that cuts a store off, and the service URL pointed at it (shared with the store
+/// crates' own outage tests).
+pub use authmount_test_support::{Proxy, through};
 
 /// The secret of the key ring every instance shares (JWTs signed by one verify on another).
 const SHARED_JWT_SECRET: &[u8] = b"multi-instance-suite-secret-32-bytes!";
@@ -269,102 +270,5 @@ impl Instance {
     }
 }
 
-/// A TCP proxy in front of a service that the test can stop and start again on the same
-/// address: stopping closes the listener and every forwarded connection.
-pub struct Proxy {
-    addr: SocketAddr,
-    target: String,
-    tasks: Option<JoinSet<()>>,
-}
-
-impl Proxy {
-    /// Starts forwarding from an ephemeral port on 127.0.0.1 to `target` (`host:port`).
-    pub async fn start(target: impl Into<String>) -> Self {
-        let mut proxy =
-            Self { addr: SocketAddr::from(([127, 0, 0, 1], 0)), target: target.into(), tasks: None };
-        proxy.resume().await;
-        proxy
-    }
-
-    /// Where clients connect.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Listens (again) on the same address and forwards every connection to the target.
-    pub async fn resume(&mut self) {
-        if self.tasks.is_some() {
-            return;
-        }
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket.set_reuseaddr(true).expect("reuseaddr");
-        socket.bind(self.addr).expect("bind the proxy's address");
-        let listener = socket.listen(64).expect("listen");
-        self.addr = listener.local_addr().expect("address");
-        let target = self.target.clone();
-        let mut tasks = JoinSet::new();
-        tasks.spawn(async move {
-            let mut connections = JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
-                let target = target.clone();
-                connections.spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-        self.tasks = Some(tasks);
-    }
-
-    /// Closes the listener and every forwarded connection (dropping the tasks aborts them).
-    pub async fn stop(&mut self) {
-        if let Some(mut tasks) = self.tasks.take() {
-            tasks.shutdown().await;
-        }
-    }
-}
-
-/// The `host:port` a service URL (`redis://…`, `postgres://…`) points at, and the same URL
-/// pointing at `addr` instead (user, password, path and query kept).
-pub fn through(url: &str, addr: SocketAddr) -> (String, String) {
-    let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    let (credentials, host_port) = match authority.rsplit_once('@') {
-        Some((credentials, host_port)) => (format!("{credentials}@"), host_port),
-        None => (String::new(), authority),
-    };
-    let host_port = if host_port.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
-        host_port.to_owned()
-    } else {
-        let port = if scheme.starts_with("redis") { 6379 } else { 5432 };
-        format!("{}:{port}", if host_port.is_empty() { "127.0.0.1" } else { host_port })
-    };
-    (host_port, format!("{scheme}://{credentials}{addr}{path}"))
-}
-
 /// How long to wait for a store to come back in the recovery checks.
 pub const RECOVERY_DEADLINE: Duration = Duration::from_secs(15);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn through_replaces_the_authority_only() {
-        let addr = SocketAddr::from(([127, 0, 0, 1], 4000));
-        assert_eq!(
-            through("postgres://postgres@127.0.0.1:5432/test", addr),
-            ("127.0.0.1:5432".to_owned(), "postgres://postgres@127.0.0.1:4000/test".to_owned())
-        );
-        assert_eq!(
-            through("redis://:pw@localhost/2", addr),
-            ("localhost:6379".to_owned(), "redis://:pw@127.0.0.1:4000/2".to_owned())
-        );
-        assert_eq!(
-            through("redis://127.0.0.1:6379", addr),
-            ("127.0.0.1:6379".to_owned(), "redis://127.0.0.1:4000".to_owned())
-        );
-    }
-}

@@ -6,13 +6,16 @@
 
 use std::sync::LazyLock;
 
-use authmount::store::FAMILY_RETENTION;
+use authmount::store::{FAMILY_RETENTION, TOUCH_GRANULARITY};
 use redis::Script;
 
 const PRELUDE: &str = include_str!("lua/prelude.lua");
 
 fn script(body: &str) -> Script {
-    Script::new(&format!("local RETENTION = {}\n{PRELUDE}\n{body}", FAMILY_RETENTION.as_millis()))
+    Script::new(&format!(
+        "local RETENTION = {}\nlocal TOUCH_GRANULARITY = {TOUCH_GRANULARITY}\n{PRELUDE}\n{body}",
+        FAMILY_RETENTION.as_millis()
+    ))
 }
 
 macro_rules! scripts {

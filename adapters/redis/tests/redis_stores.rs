@@ -13,6 +13,7 @@ use authmount::store::{CounterStore, Rotation, StoreError, TokenKind, TokenRecor
 use authmount::token::TokenHash;
 use authmount::user::UserId;
 use authmount_redis::{RedisOptions, RedisStore};
+use authmount_test_support::{Proxy, through};
 
 mod support {
     use super::*;
@@ -218,70 +219,6 @@ async fn a_malformed_url_is_a_backend_error() {
     assert!(matches!(outcome, Err(StoreError::Backend(_))), "got {outcome:?}");
 }
 
-/// A TCP proxy in front of the shared Redis that the test can stop and start, to cut the
-/// connection without touching the server other tests use.
-mod proxy {
-    use std::net::SocketAddr;
-
-    use tokio::net::{TcpSocket, TcpStream};
-    use tokio::task::JoinSet;
-
-    pub(crate) struct Proxy {
-        pub(crate) addr: SocketAddr,
-        target: String,
-        tasks: Option<JoinSet<()>>,
-    }
-
-    impl Proxy {
-        pub(crate) async fn start(target: String) -> Self {
-            let mut proxy = Self { addr: "127.0.0.1:0".parse().expect("address"), target, tasks: None };
-            proxy.resume().await;
-            proxy
-        }
-
-        /// Listens (again) on the same address and forwards every connection to the target.
-        pub(crate) async fn resume(&mut self) {
-            let socket = TcpSocket::new_v4().expect("socket");
-            socket.set_reuseaddr(true).expect("reuseaddr");
-            socket.bind(self.addr).expect("bind");
-            let listener = socket.listen(64).expect("listen");
-            self.addr = listener.local_addr().expect("address");
-            let target = self.target.clone();
-            let mut tasks = JoinSet::new();
-            tasks.spawn(async move {
-                let mut connections = JoinSet::new();
-                while let Ok((mut client, _)) = listener.accept().await {
-                    let target = target.clone();
-                    connections.spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(&target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                        }
-                    });
-                }
-            });
-            self.tasks = Some(tasks);
-        }
-
-        /// Closes the listener and every forwarded connection (dropping the tasks aborts them).
-        pub(crate) async fn stop(&mut self) {
-            if let Some(mut tasks) = self.tasks.take() {
-                tasks.shutdown().await;
-            }
-        }
-    }
-}
-
-/// `host:port` and the URL with that part replaced by `addr`.
-fn through(url: &str, addr: std::net::SocketAddr) -> (String, String) {
-    let rest = url.strip_prefix("redis://").expect("a redis:// URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (credentials, host_port) = match authority.rsplit_once('@') {
-        Some((credentials, host_port)) => (format!("{credentials}@"), host_port),
-        None => (String::new(), authority),
-    };
-    (host_port.to_owned(), format!("redis://{credentials}{addr}{path}"))
-}
-
 /// When Redis goes away, operations fail fast with `Unavailable`; when it comes back the store
 /// works again by itself (the `ConnectionManager` reconnects), without a new store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,8 +227,8 @@ async fn recovers_by_itself_when_redis_returns() {
         return;
     };
     let (target, _) = through(&url, "127.0.0.1:0".parse().expect("address"));
-    let mut proxy = proxy::Proxy::start(target).await;
-    let (_, proxied) = through(&url, proxy.addr);
+    let mut proxy = Proxy::start(target).await;
+    let (_, proxied) = through(&url, proxy.addr());
     let store = RedisStore::connect_with(&proxied, RedisOptions::default().prefix(support::prefix()))
         .await
         .expect("connects through the proxy");

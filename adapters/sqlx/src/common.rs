@@ -109,15 +109,6 @@ pub(crate) fn hash_bytes(hash: &TokenHash) -> &[u8] {
     hash.as_bytes()
 }
 
-/// The columns a user query selects, in the order [`user_from_row`] reads them by name.
-/// PostgreSQL casts its jsonb columns to text.
-pub(crate) const USER_COLUMNS_SQLITE: &str = "u.id, u.username, u.email, u.first_name, \
-    u.last_name, u.is_active, u.is_admin, u.is_superuser, u.group_names, u.created_at, \
-    u.password_hash, u.attributes";
-pub(crate) const USER_COLUMNS_POSTGRES: &str = "u.id, u.username, u.email, u.first_name, \
-    u.last_name, u.is_active, u.is_admin, u.is_superuser, u.group_names::text AS group_names, \
-    u.created_at, u.password_hash, u.attributes::text AS attributes";
-
 /// The token columns [`token_from_row`] reads.
 pub(crate) const TOKEN_COLUMNS: &str =
     "kind, user_id, audience, family, issued_at, expires_at, idle_timeout_ms, data";
@@ -131,7 +122,7 @@ where
     row.try_get(column).map_err(StoreError::backend)
 }
 
-/// Decodes a user row selected with the `USER_COLUMNS_*` list.
+/// Decodes a user row selected with a [`Dialect::USER_COLUMNS`](crate::backend::Dialect::USER_COLUMNS) list.
 pub(crate) fn user_from_row<R>(row: &R) -> Result<User, StoreError>
 where
     R: Row,

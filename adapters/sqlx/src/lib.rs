@@ -37,6 +37,10 @@
 //! - **Time** comes from the store's clock ([`SqliteStore::with_clock`]), never from the database
 //!   server, so tests move time with [`ManualClock`](authmount::clock::ManualClock) and servers
 //!   with skewed clocks agree with the app. Times are stored as milliseconds since the epoch.
+//! - **Sliding sessions**: [`touch`](authmount::store::TokenStore::touch) is a read; it writes
+//!   the new expiry only when [`TokenRecord::slid_expiry`](authmount::store::TokenRecord::slid_expiry)
+//!   asks for it (a sliding expiry that would move by 1/20 of its idle timeout or more), so
+//!   authenticated requests do not queue for SQLite's single writer.
 //! - **Expired rows** are invisible at once and deleted by a sweep that writes start at most once
 //!   a minute (on a background task, so no request waits for it), or on demand with
 //!   [`purge_expired`](authmount::store::TokenStore::purge_expired).
@@ -71,6 +75,7 @@
 //! # }).unwrap();
 //! ```
 
+mod backend;
 mod common;
 mod options;
 mod postgres;

@@ -44,17 +44,15 @@ mod counter_store {
 }
 
 mod postgres_specific {
-    use std::net::SocketAddr;
     use std::str::FromStr;
     use std::time::{Duration, SystemTime};
 
     use authmount::store::{ConflictField, StoreError};
     use authmount::user::{NewUser, UserId};
     use authmount_sqlx::{PostgresStore, StoreOptions};
+    use authmount_test_support::Proxy;
     use sqlx::Row;
     use sqlx::postgres::PgConnectOptions;
-    use tokio::net::{TcpListener, TcpStream};
-    use tokio::task::JoinHandle;
 
     use super::*;
 
@@ -76,46 +74,6 @@ mod postgres_specific {
         assert!(started.elapsed() < Duration::from_secs(5), "the acquire timeout bounds the wait");
     }
 
-    /// A TCP forwarder standing in for the database server, so the test can take the
-    /// "server" away and bring it back on the same port.
-    struct Proxy {
-        addr: SocketAddr,
-        target: SocketAddr,
-        tasks: std::sync::Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
-    }
-
-    impl Proxy {
-        async fn start(addr: SocketAddr, target: SocketAddr) -> Self {
-            let listener = TcpListener::bind(addr).await.expect("bind proxy");
-            let addr = listener.local_addr().expect("addr");
-            let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-            let inner = std::sync::Arc::clone(&tasks);
-            let accept = tokio::spawn(async move {
-                while let Ok((mut client, _)) = listener.accept().await {
-                    let handle = tokio::spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                        }
-                    });
-                    inner.lock().expect("lock").push(handle);
-                }
-            });
-            tasks.lock().expect("lock").push(accept);
-            Self { addr, target, tasks }
-        }
-
-        /// Closes the listener and every forwarded connection: the server is "down".
-        fn stop(&self) {
-            for task in self.tasks.lock().expect("lock").drain(..) {
-                task.abort();
-            }
-        }
-
-        async fn restart(&self) -> Self {
-            Self::start(self.addr, self.target).await
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn recovers_when_the_database_comes_back() {
         let Some(url) = support::database_url() else {
@@ -128,13 +86,15 @@ mod postgres_specific {
                 .expect("resolves")
                 .next()
                 .expect("an address");
-        let proxy = Proxy::start("127.0.0.1:0".parse().expect("addr"), target).await;
+        // A TCP proxy standing in for the database server, so the test can take the "server"
+        // away and bring it back on the same port.
+        let mut proxy = Proxy::start(target.to_string()).await;
         let schema = format!(
             "authmount_test_{}_{}",
             SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             authmount::conformance::unique("r").trim_start_matches("r-")
         );
-        let connect = target_options.host("127.0.0.1").port(proxy.addr.port());
+        let connect = target_options.host("127.0.0.1").port(proxy.addr().port());
         let options =
             StoreOptions::new().max_connections(2).acquire_timeout(Duration::from_millis(800)).schema(schema);
         let store =
@@ -144,12 +104,12 @@ mod postgres_specific {
             .await
             .expect("create");
 
-        proxy.stop();
+        proxy.stop().await;
         assert_unavailable(UserStore::get(&store, ann.id).await, "get while down");
         assert_unavailable(store.find_by_login(&ann.username).await, "find_by_login while down");
         assert_unavailable(store.create(NewUser::new("x", SystemTime::now())).await, "create while down");
 
-        let _proxy = proxy.restart().await;
+        proxy.resume().await;
         let found = UserStore::get(&store, ann.id).await.expect("works again once the server is back");
         assert_eq!(found.map(|u| u.id), Some(ann.id));
     }

@@ -39,6 +39,7 @@ mod sqlite_specific {
     use authmount::user::{NewUser, UserId};
     use authmount_sqlx::{SqliteStore, StoreOptions};
     use sqlx::Row;
+    use sqlx::sqlite::SqliteConnectOptions;
 
     use super::*;
 
@@ -137,6 +138,49 @@ mod sqlite_specific {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(left, 1, "the background sweep removed the expired token");
+    }
+
+    /// `touch` writes only when a sliding expiry moves by 1/20 of its idle timeout or more: a
+    /// fixed-expiry token's touch, and a busy session's touches in between, are reads and work on
+    /// a read-only connection (which would refuse any write).
+    #[tokio::test]
+    async fn touch_writes_only_when_a_sliding_expiry_moves_enough() {
+        let path = support::temp_db_path();
+        // Whole seconds: the store keeps times to the millisecond.
+        let clock = ManualClock::at_unix(authmount::clock::unix_seconds(SystemTime::now()));
+        let writer = SqliteStore::open(&path).await.expect("open").with_clock(Arc::new(clock.clone()));
+        let idle = Duration::from_secs(600);
+        let (fixed, session) = (TokenHash::of("fixed"), TokenHash::of("session"));
+        let issued = clock_now(&clock);
+        writer
+            .put(fixed, TokenRecord::new(TokenKind::Access, UserId(1), "t", issued, idle))
+            .await
+            .expect("put");
+        let sliding = TokenRecord::new(TokenKind::Session, UserId(1), "t", issued, idle).sliding(idle);
+        writer.put(session, sliding).await.expect("put");
+        let read_only = SqliteStore::connect_with_options(
+            SqliteConnectOptions::new().filename(&path).read_only(true),
+            StoreOptions::new().migrate(false),
+        )
+        .await
+        .expect("opens read-only")
+        .with_clock(Arc::new(clock.clone()));
+        let expiry = |record: Option<TokenRecord>| record.expect("live").expires_at;
+
+        for _ in 0..29 {
+            clock.advance(Duration::from_secs(1));
+            let touched = read_only.touch(&fixed).await.expect("a fixed token's touch does not write");
+            assert_eq!(expiry(touched), issued + idle, "a fixed expiry stays");
+            let touched = read_only.touch(&session).await.expect("a slide under 30 s of 600 does not write");
+            assert_eq!(expiry(touched), issued + idle, "the stored expiry, unmoved");
+        }
+
+        clock.advance(Duration::from_secs(1));
+        assert!(read_only.touch(&session).await.is_err(), "a 30 s slide is written (and refused here)");
+        let touched = writer.touch(&session).await.expect("touch");
+        assert_eq!(expiry(touched), clock_now(&clock) + idle, "slid a full idle timeout ahead");
+        let touched = read_only.touch(&session).await.expect("just slid: nothing to write");
+        assert_eq!(expiry(touched), clock_now(&clock) + idle);
     }
 
     fn clock_now(clock: &ManualClock) -> SystemTime {

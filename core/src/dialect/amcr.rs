@@ -49,7 +49,7 @@ use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::drf::{self, CharRules, DrfRenderer, Fields};
+use super::drf::{self, DrfRenderer};
 use super::{login_failure, store_error};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, AuthState, ErrorRenderer, Gate, Reply, Route, UserCheck,
@@ -251,14 +251,9 @@ impl Inner {
                 Ok(decoded) => decoded,
                 Err(error) => return self.renderer.respond(&ApiError::Codec(error), head),
             };
-        let mut fields = Fields::new(&decoded.fields);
-        let username = fields.char("username", CharRules::TRIMMED);
-        let password = fields.char("password", CharRules::PASSWORD);
-        if let Err(errors) = fields.finish() {
-            return Reply::json(StatusCode::BAD_REQUEST, &errors.into_value()).into_response();
-        }
-        let (Some(username), Some(password)) = (username, password) else {
-            return self.renderer.respond(&ApiError::Internal, head);
+        let drf::Credentials { username, password } = match drf::credentials(&decoded.fields) {
+            Ok(credentials) => credentials,
+            Err(errors) => return Reply::json(StatusCode::BAD_REQUEST, &errors.into_value()).into_response(),
         };
         let user = match self.services.authenticator().authenticate_request(head, &username, &password).await
         {

@@ -191,6 +191,52 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// The `username` and `password` of a login body, as DRF's `AuthTokenSerializer` and
+/// djangorestframework-jwt's `JSONWebTokenSerializer` read them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The login name, trimmed.
+    pub username: String,
+    /// The password, exactly as sent (never trimmed).
+    pub password: String,
+}
+
+/// Never shows the password.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// Reads a login body's `username` (a trimmed `CharField`) and `password` (an untrimmed one),
+/// or gives the field errors of both, in that order, for a 400.
+///
+/// ```
+/// use authmount::dialect::drf::credentials;
+/// use serde_json::json;
+///
+/// let body = json!({"username": " ann ", "password": " s3cret "});
+/// let read = credentials(body.as_object().unwrap()).unwrap();
+/// assert_eq!((read.username.as_str(), read.password.as_str()), ("ann", " s3cret "));
+///
+/// let body = json!({"password": ""});
+/// assert_eq!(
+///     credentials(body.as_object().unwrap()).unwrap_err().into_value(),
+///     json!({"username": ["This field is required."], "password": ["This field may not be blank."]})
+/// );
+/// ```
+pub fn credentials(data: &Map<String, Value>) -> Result<Credentials, FieldErrors> {
+    let mut fields = Fields::new(data);
+    let username = fields.char("username", CharRules::TRIMMED);
+    let password = fields.char("password", CharRules::PASSWORD);
+    fields.finish()?;
+    // `char` records an error whenever it gives `None`: once `finish` is `Ok`, both are here.
+    username
+        .zip(password)
+        .map(|(username, password)| Credentials { username, password })
+        .ok_or_else(FieldErrors::new)
+}
+
 /// A `CharField`'s value: `Ok(None)` when absent (the caller decides whether that is an
 /// error), `Err(message)` when present and invalid.
 fn char_value(value: Option<&Value>, rules: CharRules) -> Result<Option<String>, &'static str> {
@@ -531,6 +577,19 @@ mod tests {
         assert_eq!(
             order.to_string(),
             r#"{"username":["This field is required."],"password":["This field is required."]}"#
+        );
+    }
+
+    #[test]
+    fn credentials_trim_the_username_only_and_hide_the_password() {
+        let body = json!({"username": "\tann\n", "password": "  pw  ", "extra": 1});
+        let read = credentials(body.as_object().expect("object")).expect("valid");
+        assert_eq!(read, Credentials { username: "ann".into(), password: "  pw  ".into() });
+        assert!(!format!("{read:?}").contains("pw"), "{read:?}");
+        let body = json!({"username": ["ann"], "password": null});
+        assert_eq!(
+            credentials(body.as_object().expect("object")).expect_err("invalid").into_value().to_string(),
+            r#"{"username":["Not a valid string."],"password":["This field may not be null."]}"#
         );
     }
 

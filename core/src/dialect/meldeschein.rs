@@ -326,14 +326,14 @@ impl Inner {
                 Ok(decoded) => decoded,
                 Err(error) => return self.renderer.respond(&ApiError::Codec(error), head),
             };
-        let mut fields = Fields::new(&decoded.fields);
-        let username = fields.char("username", CharRules::TRIMMED);
-        let password = fields.char("password", CharRules::PASSWORD);
-        if let Err(errors) = fields.finish() {
-            return self.renderer.reply(StatusCode::BAD_REQUEST, &errors.into_value(), head).into_response();
-        }
-        let (Some(username), Some(password)) = (username, password) else {
-            return self.renderer.respond(&ApiError::Internal, head);
+        let drf::Credentials { username, password } = match drf::credentials(&decoded.fields) {
+            Ok(credentials) => credentials,
+            Err(errors) => {
+                return self
+                    .renderer
+                    .reply(StatusCode::BAD_REQUEST, &errors.into_value(), head)
+                    .into_response();
+            }
         };
         let user = match self.services.authenticator().authenticate_request(head, &username, &password).await
         {

@@ -1,6 +1,6 @@
 -- Shared by every script. ARGV[1] is the key prefix, ARGV[2] the store clock's "now" in
--- milliseconds since the UNIX epoch; RETENTION (FAMILY_RETENTION in ms) is defined above this
--- text by the Rust side. Keys are derived from the prefix here rather than passed in KEYS,
+-- milliseconds since the UNIX epoch; RETENTION (FAMILY_RETENTION in ms) and TOUCH_GRANULARITY
+-- are defined above this text by the Rust side. Keys are derived from the prefix here rather than passed in KEYS,
 -- because revoking a user or a family touches records only known inside the script: the scripts
 -- need a standalone (or Sentinel-managed) Redis, not Redis Cluster.
 local P = ARGV[1]

@@ -286,17 +286,9 @@ impl Inner {
             Ok(None) => return self.reset_unauthorized(head),
             Err(error) => return self.renderer.respond(&error, head),
         };
-        let data = match self.decode(&request).await {
-            Ok(data) => data,
+        let password = match self.decode_char(&request, "newPassword", CharRules::PASSWORD).await {
+            Ok(password) => password,
             Err(response) => return response,
-        };
-        let mut fields = Fields::new(&data);
-        let password = fields.char("newPassword", CharRules::PASSWORD);
-        if let Err(errors) = fields.finish() {
-            return field_errors(errors);
-        }
-        let Some(password) = password else {
-            return self.renderer.respond(&ApiError::Internal, head);
         };
         // The policy before the link is used up: a refused password leaves the link working.
         let new_hash = match self.services.passwords.hash_new_password(&password).await {

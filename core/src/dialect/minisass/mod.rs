@@ -91,7 +91,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::drf::{self, DrfRenderer};
+use super::drf::{self, CharRules, DrfRenderer, Fields};
 use crate::api::{Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, Reply, Route, UserCheck};
 use crate::carrier::Carrier;
 use crate::codec::{BodyFormat, BodyLimits, decode_body};
@@ -431,6 +431,23 @@ impl Inner {
             .await
             .map(|decoded| decoded.fields)
             .map_err(|error| self.renderer.respond(&ApiError::Codec(error), head))
+    }
+
+    /// The request's body fields and, of them, the one required `CharField` `name`; the answer
+    /// to send instead when the body cannot be read ([`decode`](Self::decode)) or the field is
+    /// invalid (400 field errors).
+    async fn decode_char(
+        &self,
+        request: &ApiRequest,
+        name: &str,
+        rules: CharRules,
+    ) -> Result<String, ApiResponse> {
+        let data = self.decode(request).await?;
+        let mut fields = Fields::new(&data);
+        let value = fields.char(name, rules);
+        fields.finish().map_err(field_errors)?;
+        // Not reached: `char` records an error whenever it gives `None`.
+        value.ok_or_else(|| self.renderer.respond(&ApiError::Internal, &request.head))
     }
 
     /// Logs an internal failure and gives the 500 error.

@@ -96,14 +96,9 @@ impl Inner {
             Ok(data) => data,
             Err(response) => return response,
         };
-        let mut fields = Fields::new(&data);
-        let username = fields.char("username", CharRules::TRIMMED);
-        let password = fields.char("password", CharRules::PASSWORD);
-        if let Err(errors) = fields.finish() {
-            return field_errors(errors);
-        }
-        let (Some(username), Some(password)) = (username, password) else {
-            return self.renderer.respond(&ApiError::Internal, head);
+        let drf::Credentials { username, password } = match drf::credentials(&data) {
+            Ok(credentials) => credentials,
+            Err(errors) => return field_errors(errors),
         };
         let user = match self.services.authenticator().authenticate_request(head, &username, &password).await
         {
@@ -126,17 +121,9 @@ impl Inner {
     /// `POST refresh/` and `POST token/refresh/`.
     pub(super) async fn refresh(&self, request: ApiRequest) -> ApiResponse {
         let head = &request.head;
-        let data = match self.decode(&request).await {
-            Ok(data) => data,
+        let presented = match self.decode_char(&request, "refresh", CharRules::TRIMMED).await {
+            Ok(presented) => presented,
             Err(response) => return response,
-        };
-        let mut fields = Fields::new(&data);
-        let presented = fields.char("refresh", CharRules::TRIMMED);
-        if let Err(errors) = fields.finish() {
-            return field_errors(errors);
-        }
-        let Some(presented) = presented else {
-            return self.renderer.respond(&ApiError::Internal, head);
         };
         let not_valid =
             || self.unauthorized(&json!({"detail": TOKEN_NOT_VALID, "code": "token_not_valid"}), head);
