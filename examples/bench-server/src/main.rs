@@ -14,7 +14,7 @@
 //! at the default parameters, the median of a few), `JWT=<token>` and `OPAQUE=<token>` for the
 //! user it creates, then `READY`. `--prefill N` first stores N more live opaque tokens (for the
 //! memory benchmark); `--hash-permits N` lets N password hashes run at once instead of one per
-//! core; `--hash-niceness N` runs the hashing threads N below normal priority instead of 10; `authmount-bench-server --measure-hash` only prints `VERIFY_MS=` and exits.
+//! core; `--hash-niceness N` runs the hashing threads N below normal priority instead of 19; `authmount-bench-server --measure-hash` only prints `VERIFY_MS=` and exits.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -48,7 +48,7 @@ struct Options {
     prefill: u64,
     /// Password hashes allowed at once (default: one per core).
     hash_permits: Option<usize>,
-    /// Nice increment of the hashing threads (default: the service's, +10).
+    /// Nice increment of the hashing threads (default: the service's, +19).
     hash_niceness: Option<u8>,
 }
 
@@ -143,7 +143,8 @@ fn main() -> Result<(), AnyError> {
         return Ok(());
     }
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8090".into());
-    let mut options = Options { tokens: "memory".into(), prefill: 0, hash_permits: None, hash_niceness: None };
+    let mut options =
+        Options { tokens: "memory".into(), prefill: 0, hash_permits: None, hash_niceness: None };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
