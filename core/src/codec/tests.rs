@@ -290,6 +290,13 @@ const EVERY_CONTENT_TYPE: [&str; 16] = [
 /// Fragments a client must never see in an error message.
 const INTERNALS: [&str; 8] = ["panicked", "serde", "quick_xml", "multer", "::", ".rs:", "Error {", "Error("];
 
+/// The first internal `message` names. A message may quote the client's own field name, so
+/// only text the client did not send counts.
+fn internal_named(message: &str, sent: &[u8]) -> Option<&'static str> {
+    let sent = String::from_utf8_lossy(sent);
+    INTERNALS.into_iter().find(|internal| message.contains(internal) && !sent.contains(internal))
+}
+
 fn hostile_body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![proptest::collection::vec(any::<u8>(), 0..1024), syntax_bytes()]
 }
@@ -357,9 +364,8 @@ proptest! {
         if let Err(err) = decode(Some(EVERY_CONTENT_TYPE[ct]), &body) {
             prop_assert!(err.status().is_client_error(), "{}", err.status());
             let message = err.to_string();
-            for internal in INTERNALS {
-                prop_assert!(!message.contains(internal), "{message:?} names {internal:?}");
-            }
+            let named = internal_named(&message, &body);
+            prop_assert!(named.is_none(), "{message:?} names {named:?}");
         }
     }
 
@@ -388,15 +394,14 @@ proptest! {
                 builder = builder.header("accept", accept);
             }
             let request = builder.body(bytes::Bytes::from(body.clone())).expect("request");
-            let (head, body) = request.into_parts();
+            let (head, request_body) = request.into_parts();
             let index = api.routes().iter().position(|route| route.match_path(path).is_some()).expect("a route");
             let response =
-                endpoints.runtime.block_on(api.call(index, head, crate::api::RequestBody::Complete(body)));
+                endpoints.runtime.block_on(api.call(index, head, crate::api::RequestBody::Complete(request_body)));
             prop_assert!(!response.status().is_server_error(), "{path}: {}", response.status());
             let text = String::from_utf8_lossy(response.body());
-            for internal in INTERNALS {
-                prop_assert!(!text.contains(internal), "{path}: {text:?} names {internal:?}");
-            }
+            let named = internal_named(&text, &body);
+            prop_assert!(named.is_none(), "{path}: {text:?} names {named:?}");
         }
     }
 }
