@@ -53,17 +53,10 @@ impl HashingThreads {
         if sender.is_none() {
             *sender = Some(self.start()?);
         }
-        let job = match sender.as_ref().map(|sender| sender.send(job)) {
-            Some(Ok(())) => return Ok(()),
-            Some(Err(mpsc::SendError(job))) => job,
-            None => return Err(TaskFailure::ThreadStart.into()),
-        };
-        // Every thread is gone (they only stop when their job queue closes, so this is a
-        // process in trouble): start a fresh set once.
-        let fresh = self.start()?;
-        fresh.send(job).map_err(|_| TaskFailure::ThreadStart)?;
-        *sender = Some(fresh);
-        Ok(())
+        // The threads catch every job's panic and only stop when this sender is dropped, so a
+        // started pool always has a receiver.
+        let sender = sender.as_ref().ok_or(TaskFailure::ThreadStart)?;
+        sender.send(job).map_err(|_| TaskFailure::ThreadStart.into())
     }
 
     fn start(&self) -> Result<mpsc::Sender<Job>, PasswordError> {

@@ -316,13 +316,16 @@ impl TokenStore for MemoryTokenStore {
     async fn touch(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let now = self.clock.now();
         let now_ns = to_nanos(now);
-        // Only sliding records change: the others are read under the shared lock.
+        // Under the shared lock unless the record slides far enough to be worth a write (the
+        // port's own rule, `TokenRecord::slid_expiry`): a busy session costs no write lock.
         {
             let tokens = self.read();
-            match tokens.records.get(hash).filter(|slot| slot.is_live_at(now_ns)) {
-                None => return Ok(None),
-                Some(slot) if slot.idle_ns == NOT_SLIDING => return Ok(Some(tokens.unpack(slot))),
-                Some(_) => {}
+            let Some(slot) = tokens.records.get(hash).filter(|slot| slot.is_live_at(now_ns)) else {
+                return Ok(None);
+            };
+            let record = tokens.unpack(slot);
+            if record.slid_expiry(now).is_none() {
+                return Ok(Some(record));
             }
         }
         let mut tokens = self.write(now);
