@@ -11,6 +11,7 @@
 //! shape. Adapters run it in their middleware and keep the outcome ([`AuthState`]) in the request
 //! extensions for their extractors.
 
+mod cross_site;
 mod error;
 mod gate;
 mod mounted;
@@ -18,10 +19,9 @@ mod request;
 mod response;
 mod route;
 
+pub use cross_site::{CROSS_SITE_REFUSED, InvalidOrigin, Origin};
 pub use error::{ApiError, ErrorRenderer};
-pub use gate::{
-    AuthState, Authenticated, CROSS_SITE_REFUSED, Denial, Gate, InvalidOrigin, Origin, UserCheck,
-};
+pub use gate::{AuthState, Authenticated, Denial, Gate, UserCheck};
 pub use mounted::{Api, BODY_READ_TIMEOUT, DEFAULT_BODY_LIMIT};
 pub use request::{ApiRequest, PathParams, RequestBody};
 pub use response::{ApiResponse, Reply};

@@ -5,14 +5,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use http::StatusCode;
+
 use super::*;
-use crate::api::AuthState;
+use crate::api::{ApiError, ApiResponse, AuthState};
 use crate::clock::ManualClock;
 use crate::dialect::testing::{
     PASSWORD, START, add_user, call, header, json as body_json, new_user, request, services, text,
 };
-use crate::store::UserStore;
-use crate::user::{NewUser, ProfileUpdate, UserId};
+use crate::guard::{InvalidToken, Rejection};
+use crate::store::{StoreError, TokenRecord, UserStore};
+use crate::token::{OpaqueToken, TokenHash};
+use crate::user::{NewUser, ProfileUpdate, User, UserId};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 const MINUTE: Duration = Duration::from_secs(60);

@@ -1,0 +1,155 @@
+//! `POST /api/authorize/refresh/`: refresh-token rotation with replay detection.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use http::request::Parts;
+use serde_json::Value;
+
+use super::session::{Issued, Session, generate};
+use super::validation::{Failure, Problems};
+use super::verifier::{hashes, marker_key};
+use super::{
+    ACCESS, AUDIENCE, DEVICE_INFO, DeviceInfo, ErrorCode, Inner, MARKER_AUDIENCE, PREDECESSORS, SESSION_ID,
+};
+use crate::api::{ApiError, ApiRequest, ApiResponse};
+use crate::carrier::Found;
+use crate::dialect::store_error;
+use crate::store::{Rotation, TokenKind, TokenRecord};
+use crate::token::{TokenHash, random_id};
+
+impl Inner {
+    pub(super) async fn refresh(&self, request: ApiRequest) -> ApiResponse {
+        let head = &request.head;
+        let body = match self.body(&request).await {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
+        let mut problems = Problems::default();
+        let token = problems.string(&body, "expire_token", "expire_token", true);
+        if let Err(failure) = problems.finish() {
+            return self.fail(failure);
+        }
+        let Some(token) = token else { return self.renderer.respond(&ApiError::Internal, head) };
+        match self.rotate(head, &token).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(failure)) => self.fail(failure),
+            Err(error) => self.renderer.respond(&error, head),
+        }
+    }
+
+    /// Why a refresh token that is not live was refused: reused (its session is now revoked),
+    /// expired, or unknown.
+    async fn dead_refresh_token(&self, hash: &TokenHash) -> Result<Failure, ApiError> {
+        let now = self.services.clock.now();
+        // A probe that can never be stored (it is born expired): rotating a dead token only
+        // tells a replay (which revokes the family) from an unknown or expired token.
+        let probe = TokenRecord::new(
+            TokenKind::Refresh,
+            crate::user::UserId(0),
+            MARKER_AUDIENCE,
+            now,
+            Duration::ZERO,
+        );
+        let probe_key = TokenHash::of(&format!("oz-refresh-probe:{}", hash.to_hex()));
+        match self.services.tokens.rotate(hash, probe_key, probe).await.map_err(store_error)? {
+            Rotation::Reused { user_id, .. } => {
+                tracing::warn!(user = %user_id, "Oz refresh token reused: the session is revoked");
+                self.services.audit(crate::audit::AuthEvent::RefreshReused { user_id, client: None });
+                Ok(Failure::invalid_token("Refresh token has already been used; the session is revoked"))
+            }
+            Rotation::Rotated => {
+                tracing::error!("a dead Oz refresh token rotated");
+                Err(ApiError::Internal)
+            }
+            Rotation::NotFound => {
+                let marker = self.services.tokens.get(&marker_key(hash)).await.map_err(store_error)?;
+                if marker.is_some_and(|m| m.audience == MARKER_AUDIENCE && m.kind == TokenKind::Refresh) {
+                    Ok(Failure::new(
+                        StatusCode::UNAUTHORIZED,
+                        ErrorCode::AuthExpired,
+                        "Refresh token has expired",
+                    ))
+                } else {
+                    Ok(Failure::invalid_token("Refresh token is invalid"))
+                }
+            }
+        }
+    }
+
+    async fn rotate(&self, head: &Parts, token: &str) -> Result<Result<ApiResponse, Failure>, ApiError> {
+        let tokens = &self.services.tokens;
+        let old_hash = TokenHash::of(token);
+        let old = match tokens.get(&old_hash).await.map_err(store_error)? {
+            Some(record) if record.kind == TokenKind::Refresh && record.audience == AUDIENCE => record,
+            Some(_) => return Ok(Err(Failure::invalid_token("Refresh token is invalid"))),
+            None => return self.dead_refresh_token(&old_hash).await.map(Err),
+        };
+        let user = match self.services.users.get(old.user_id).await {
+            Ok(Some(user)) if user.is_active => user,
+            Ok(Some(_)) if self.config.inactive_is_forbidden => return Ok(Ok(self.renderer.inactive())),
+            Ok(_) => return Ok(Err(Failure::invalid_token("Refresh token is invalid"))),
+            Err(error) => {
+                tracing::warn!(%error, "user store unavailable during an Oz refresh");
+                return Err(ApiError::Unavailable);
+            }
+        };
+        let session_id = old.data.get(SESSION_ID).and_then(Value::as_u64).unwrap_or_default();
+        let family = match old.family.clone() {
+            Some(family) => family,
+            None => random_id().map_err(|_| ApiError::Internal)?,
+        };
+        let device = DeviceInfo::from_stored(old.data.get(DEVICE_INFO));
+        // The access token paired with the old refresh token, and those it still replaces.
+        let current = old.data.get(ACCESS).and_then(Value::as_str).and_then(|h| TokenHash::from_hex(h).ok());
+        let mut predecessors: Vec<TokenHash> = current.into_iter().collect();
+        if let Some(current) = current
+            && let Some(record) = tokens.get(&current).await.map_err(store_error)?
+        {
+            predecessors.extend(hashes(record.data.get(PREDECESSORS)));
+        }
+        let access_token = generate()?;
+        let refresh_token = generate()?;
+        let access = Issued {
+            record: self.access_record(&user, &family, session_id, &predecessors),
+            token: access_token,
+        };
+        let refresh_record = self.refresh_record(&user, &family, session_id, &access.token.hash(), &device);
+        let refresh = Issued { token: refresh_token, record: refresh_record };
+
+        // Everything new is stored before the old refresh token is spent; if the rotation
+        // does not happen, it is removed again.
+        let new_keys =
+            [access.token.hash(), marker_key(&access.token.hash()), marker_key(&refresh.token.hash())];
+        let prepared = async {
+            self.store(&access.token, &access.record).await?;
+            tokens.put(marker_key(&refresh.token.hash()), self.marker(&refresh.record)).await?;
+            tokens.rotate(&old_hash, refresh.token.hash(), refresh.record.clone()).await
+        }
+        .await;
+        let outcome = match prepared {
+            Ok(Rotation::Rotated) => None,
+            Ok(Rotation::Reused { .. }) => Some(Ok(Failure::invalid_token(
+                "Refresh token has already been used; the session is revoked",
+            ))),
+            Ok(Rotation::NotFound) => Some(self.dead_refresh_token(&old_hash).await),
+            Err(error) => Some(Err(store_error(error))),
+        };
+        if let Some(outcome) = outcome {
+            for key in &new_keys {
+                if let Err(error) = tokens.revoke(key).await {
+                    tracing::warn!(%error, "could not remove the tokens of a failed Oz refresh");
+                }
+            }
+            return outcome.map(Err);
+        }
+        let presented = match self.carrier.find(head) {
+            Found::Token(presented) if predecessors.contains(&TokenHash::of(&presented)) => {
+                Some(presented.into_owned())
+            }
+            _ => None,
+        };
+        let session = Session { family, session_id, access, refresh };
+        Ok(Ok(self.session_response(&user, &session, &device, presented)))
+    }
+}
