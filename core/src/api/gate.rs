@@ -236,6 +236,18 @@ impl Gate {
         }
     }
 
+    /// Authenticates the request whose head is `head` and requires the account the gate loaded:
+    /// for a dialect's own endpoints that answer about the user. The refusal is the error the
+    /// gate would render ([`authenticate`](Self::authenticate)); a gate that does not load users
+    /// ([`UserCheck::TokenOnly`]) is a set-up mistake, [`ApiError::Internal`].
+    pub async fn require_user(&self, head: &Parts) -> Result<Arc<User>, ApiError> {
+        let authenticated = self.authenticate(head).await?;
+        authenticated.user.ok_or_else(|| {
+            tracing::error!("a gate without UserCheck::RequireActive cannot hand on the user");
+            ApiError::Internal
+        })
+    }
+
     /// Authenticates the request whose head is `head`, returning the error instead of rendering
     /// it: the guard, the [cross-site check](Self::with_cross_site_protection), then the
     /// [user check](UserCheck).

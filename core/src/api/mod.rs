@@ -7,6 +7,10 @@
 //! [`Api::body_limit`], and calls [`Api::call`]: every decision, including the method check, is
 //! made here, so axum and actix answer byte for byte alike.
 //!
+//! Handlers return a [`HandlerResult`]: the answer, or a [`Refusal`] (a common [`ApiError`]
+//! that the API renders in the dialect's shape, or an answer already shaped), so their bodies
+//! read top to bottom with `?`.
+//!
 //! Protecting the app's own routes goes through a [`Gate`]: the dialect's guard plus its error
 //! shape. Adapters run it in their middleware and keep the outcome ([`AuthState`]) in the request
 //! extensions for their extractors.
@@ -15,6 +19,7 @@ mod cross_site;
 mod error;
 mod gate;
 mod mounted;
+mod refusal;
 mod request;
 mod response;
 mod route;
@@ -23,6 +28,7 @@ pub use cross_site::{CROSS_SITE_REFUSED, InvalidOrigin, Origin};
 pub use error::{ApiError, ErrorRenderer};
 pub use gate::{AuthState, Authenticated, Denial, Gate, UserCheck};
 pub use mounted::{Api, BODY_READ_TIMEOUT, DEFAULT_BODY_LIMIT};
+pub use refusal::{HandlerResult, IntoHandlerResult, Refusal};
 pub use request::{ApiRequest, PathParams, RequestBody};
 pub use response::{ApiResponse, Reply};
 pub use route::{Handler, Route};

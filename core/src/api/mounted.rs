@@ -8,7 +8,7 @@ use http::header::ALLOW;
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 
-use super::{ApiError, ApiRequest, ApiResponse, ErrorRenderer, Reply, RequestBody, Route};
+use super::{ApiError, ApiRequest, ApiResponse, ErrorRenderer, Refusal, Reply, RequestBody, Route};
 
 /// How long an adapter waits for a whole request body. A client that sends its headers and then
 /// dribbles (or never sends) the body would otherwise hold a connection and a task forever; a
@@ -114,7 +114,9 @@ impl Api {
     /// Answers a request for route `index`: the method check (405 with `Allow`), `OPTIONS`
     /// descriptions, the body limit (413), then the route's handler. `HEAD` is answered as `GET`
     /// without a body. A handler that panics is answered with the API's generic 500
-    /// ([`ApiError::Internal`]) and the panic goes no further.
+    /// ([`ApiError::Internal`]) and the panic goes no further. A [`Refusal::Error`] the handler
+    /// returns is rendered like the API's own errors ([`render`](Self::render)); a
+    /// [`Refusal::Shaped`] is sent as it is.
     pub async fn call(&self, index: usize, head: Parts, body: RequestBody) -> ApiResponse {
         let Some(route) = self.routes.get(index) else {
             return self.render(&ApiError::Internal, &head);
@@ -146,7 +148,9 @@ impl Api {
         let outcome =
             AssertUnwindSafe(async move { route.handler().call(request).await }).catch_unwind().await;
         let mut response = match outcome {
-            Ok(response) => response,
+            Ok(Ok(response)) => response,
+            Ok(Err(Refusal::Shaped(response))) => response,
+            Ok(Err(Refusal::Error(error))) => self.render(&error, &error_head),
             Err(_) => {
                 tracing::error!(api = %self.name, route = index, "a handler panicked; answered 500");
                 return self.render(&ApiError::Internal, &error_head);

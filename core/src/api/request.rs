@@ -1,5 +1,8 @@
 use bytes::Bytes;
+use http::header::CONTENT_TYPE;
 use http::request::Parts;
+
+use crate::codec::{BodyFormat, BodyLimits, CodecError, DecodedBody, decode_body};
 
 /// A request's body as the adapter read it: complete, or cut off at the limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,4 +49,24 @@ pub struct ApiRequest {
     pub body: bytes::Bytes,
     /// Values of the route pattern's `{name}` segments.
     pub params: PathParams,
+}
+
+impl ApiRequest {
+    /// Decodes the body by its `Content-Type`, accepting `formats`, with the default
+    /// [`BodyLimits`]: 415, 413 or 400 ([`CodecError::status`]) otherwise. `?` in a handler
+    /// turns the error into a [`Refusal`](super::Refusal) rendered in the dialect's shape.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use authmount::api::{ApiRequest, PathParams};
+    /// use authmount::codec::BodyFormat;
+    /// let head = http::Request::post("/").header("content-type", "application/json").body(()).unwrap().into_parts().0;
+    /// let request = ApiRequest { head, body: r#"{"a": 1}"#.into(), params: PathParams::default() };
+    /// assert_eq!(request.decode(&[BodyFormat::Json]).await.unwrap().fields["a"], 1);
+    /// assert_eq!(request.decode(&[BodyFormat::Form]).await.unwrap_err().status(), 415);
+    /// # });
+    /// ```
+    pub async fn decode(&self, formats: &[BodyFormat]) -> Result<DecodedBody, CodecError> {
+        decode_body(self.head.headers.get(CONTENT_TYPE), &self.body, formats, &BodyLimits::default()).await
+    }
 }

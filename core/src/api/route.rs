@@ -6,24 +6,28 @@ use async_trait::async_trait;
 use http::{HeaderValue, Method};
 use serde_json::Value;
 
-use super::{ApiRequest, ApiResponse, PathParams};
+use super::{ApiRequest, HandlerResult, IntoHandlerResult, PathParams};
 
-/// Answers one route's requests. Implemented for async closures
-/// `Fn(ApiRequest) -> impl Future<Output = ApiResponse>`.
+/// Answers one route's requests: a response, or a [`Refusal`](super::Refusal) that the
+/// [`Api`](super::Api) renders in the dialect's shape. Implemented for async functions and
+/// closures `Fn(ApiRequest) -> impl Future<Output = T>` where `T` is an
+/// [`ApiResponse`](super::ApiResponse), a [`Reply`](super::Reply) or a `Result` of one whose
+/// error converts into a refusal ([`IntoHandlerResult`]).
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
     /// Answers a request whose method the route allows.
-    async fn call(&self, request: ApiRequest) -> ApiResponse;
+    async fn call(&self, request: ApiRequest) -> HandlerResult;
 }
 
 #[async_trait]
 impl<F, Fut> Handler for F
 where
     F: Fn(ApiRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ApiResponse> + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoHandlerResult,
 {
-    async fn call(&self, request: ApiRequest) -> ApiResponse {
-        self(request).await
+    async fn call(&self, request: ApiRequest) -> HandlerResult {
+        self(request).await.into_handler_result()
     }
 }
 

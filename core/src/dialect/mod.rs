@@ -8,9 +8,12 @@
 //! - [`minisass`]: DRF + SimpleJWT, the whole account lifecycle (register, login, refresh,
 //!   logout, password reset by e-mail).
 //! - [`drf`]: the Django REST framework conventions these share (field errors, error bodies).
+//! - [`kit`]: the steps every dialect's handlers share (a login check, an opaque token, store
+//!   failures).
 
 pub mod amcr;
 pub mod drf;
+pub mod kit;
 pub mod meldeschein;
 pub mod minisass;
 pub mod oz;
@@ -21,40 +24,14 @@ mod security_tests;
 #[cfg(test)]
 mod testing;
 
+pub(crate) use kit::store_error;
+
 use crate::api::ApiError;
 use crate::login::LoginError;
-use crate::store::StoreError;
 
 /// The API error for a failed login, or `None` for bad credentials (unknown login, wrong
-/// password, deactivated account: one case, so nothing is revealed), which each dialect answers
-/// in its own shape. A lockout is 429 with `Retry-After` ([`ApiError::TooManyAttempts`]) in
-/// every dialect: their clients (`requests`, DRF's own throttling) already handle a 429.
+/// password, deactivated account), which each dialect answers in its own shape: see
+/// [`kit::login_error`].
 pub(crate) fn login_failure(error: LoginError) -> Option<ApiError> {
-    match error {
-        LoginError::InvalidCredentials | LoginError::Inactive(_) => None,
-        LoginError::Busy => Some(ApiError::Busy),
-        LoginError::Locked { retry_after } => Some(ApiError::TooManyAttempts { retry_after }),
-        LoginError::Unavailable(error) => {
-            tracing::warn!(%error, "user store unavailable during login");
-            Some(ApiError::Unavailable)
-        }
-        LoginError::Hashing(error) => {
-            tracing::error!(%error, "password verification failed");
-            Some(ApiError::Internal)
-        }
-    }
-}
-
-/// The API error for a failed token-store write: 503 when the store is down, else 500.
-pub(crate) fn store_error(error: StoreError) -> ApiError {
-    match error {
-        StoreError::Unavailable(_) => {
-            tracing::warn!(%error, "token store unavailable");
-            ApiError::Unavailable
-        }
-        other => {
-            tracing::error!(error = %other, "token store failed");
-            ApiError::Internal
-        }
-    }
+    kit::login_error(error).err()
 }
