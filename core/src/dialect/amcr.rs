@@ -45,22 +45,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::WWW_AUTHENTICATE;
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::drf::{self, DrfRenderer};
-use super::{login_failure, store_error};
+use super::kit;
 use crate::api::{
-    Api, ApiError, ApiRequest, ApiResponse, AuthState, ErrorRenderer, Gate, Reply, Route, UserCheck,
+    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Refusal, Reply, Route,
+    UserCheck,
 };
 use crate::carrier::Carrier;
-use crate::codec::{BodyFormat, BodyLimits, XmlDeclaration, XmlWriter, decode_body};
+use crate::codec::{BodyFormat, XmlDeclaration, XmlWriter};
 use crate::guard::{Guard, OpaqueVerifier, TokenVerifier};
 use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord};
 use crate::time_format::rfc3339;
-use crate::token::OpaqueToken;
 use crate::user::User;
 
 /// The audience of AMCR tokens in the token store: other dialects' tokens are refused.
@@ -243,52 +243,15 @@ impl Amcr {
 }
 
 impl Inner {
-    async fn token_auth(&self, request: ApiRequest) -> ApiResponse {
-        let head = &request.head;
-        let limits = BodyLimits::default();
-        let decoded =
-            match decode_body(head.headers.get(CONTENT_TYPE), &request.body, &LOGIN_FORMATS, &limits).await {
-                Ok(decoded) => decoded,
-                Err(error) => return self.renderer.respond(&ApiError::Codec(error), head),
-            };
-        let drf::Credentials { username, password } = match drf::credentials(&decoded.fields) {
-            Ok(credentials) => credentials,
-            Err(errors) => return Reply::json(StatusCode::BAD_REQUEST, &errors.into_value()).into_response(),
-        };
-        let user = match self.services.authenticator().authenticate_request(head, &username, &password).await
-        {
-            Ok(user) => user,
-            Err(error) => match login_failure(error) {
-                None => return self.bad_credentials(),
-                Some(error) => return self.renderer.respond(&error, head),
-            },
-        };
-        if !self.has_access(&user) {
-            return self.renderer.respond(&ApiError::Forbidden(drf::PERMISSION_DENIED), head);
-        }
-        match self.issue(&user).await {
-            Ok(token) => {
-                Reply::json(StatusCode::OK, &json!({ "token": token.as_str() })).no_store().into_response()
-            }
-            Err(error) => self.renderer.respond(&error, head),
-        }
-    }
-
-    /// A fresh token for `user`, stored by hash with the fixed expiry.
-    async fn issue(&self, user: &User) -> Result<OpaqueToken, ApiError> {
-        let token = OpaqueToken::generate().map_err(|error| {
-            tracing::error!(%error, "could not generate an AMCR token");
-            ApiError::Internal
-        })?;
-        let record = TokenRecord::new(
-            TokenKind::Access,
-            user.id,
-            AUDIENCE,
-            self.services.clock.now(),
-            self.config.token_ttl,
-        );
-        self.services.tokens.put(token.hash(), record).await.map_err(store_error)?;
-        Ok(token)
+    async fn token_auth(&self, request: ApiRequest) -> HandlerResult {
+        let bad_credentials = || Refusal::Shaped(self.bad_credentials());
+        let user =
+            drf::log_in(&self.services, &request, &LOGIN_FORMATS, &self.renderer, bad_credentials).await?;
+        self.check_access(&user)?;
+        let now = self.services.clock.now();
+        let record = TokenRecord::new(TokenKind::Access, user.id, AUDIENCE, now, self.config.token_ttl);
+        let token = kit::issue_opaque(&*self.services.tokens, record).await?;
+        Ok(Reply::json(StatusCode::OK, &json!({ "token": token.as_str() })).no_store().into_response())
     }
 
     fn bad_credentials(&self) -> ApiResponse {
@@ -302,24 +265,19 @@ impl Inner {
         }
     }
 
-    fn has_access(&self, user: &User) -> bool {
-        self.config.required_group.as_ref().is_none_or(|group| user.groups.iter().any(|g| g == group))
+    /// 403 unless `user` is in the [required group](AmcrConfig::required_group).
+    fn check_access(&self, user: &User) -> Result<(), ApiError> {
+        let allowed =
+            self.config.required_group.as_ref().is_none_or(|group| user.groups.iter().any(|g| g == group));
+        if allowed { Ok(()) } else { Err(ApiError::Forbidden(drf::PERMISSION_DENIED)) }
     }
 
-    async fn user_info(&self, request: ApiRequest) -> ApiResponse {
-        let head = &request.head;
-        let authenticated = match self.gate.check(head).await {
-            AuthState::Authenticated(authenticated) => authenticated,
-            AuthState::Denied(denial) => return denial.to_response(),
-        };
-        let Some(user) = authenticated.user.as_ref() else {
-            // The gate loads the user (`UserCheck::RequireActive`): not reached.
-            return self.renderer.respond(&ApiError::Internal, head);
-        };
-        if !self.has_access(user) {
-            return self.renderer.respond(&ApiError::Forbidden(drf::PERMISSION_DENIED), head);
-        }
-        Reply::xml(StatusCode::OK, user_document(user, &self.config.namespace())).no_store().into_response()
+    async fn user_info(&self, request: ApiRequest) -> HandlerResult {
+        let user = self.gate.require_user(&request.head).await?;
+        self.check_access(&user)?;
+        Ok(Reply::xml(StatusCode::OK, user_document(&user, &self.config.namespace()))
+            .no_store()
+            .into_response())
     }
 }
 
