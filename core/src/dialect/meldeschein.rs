@@ -41,10 +41,10 @@ use quick_xml::reader::Reader;
 use serde_json::{Map, Value, json};
 
 use super::drf::{self, AuthWording, CharRules, DrfFormat, DrfRenderer, Fields};
-use super::{login_failure, store_error};
+use super::store_error;
 use crate::api::{
-    Api, ApiError, ApiRequest, ApiResponse, AuthState, Authenticated, ErrorRenderer, Gate, Reply,
-    RequestBody, Route, UserCheck,
+    Api, ApiError, ApiRequest, ApiResponse, Authenticated, ErrorRenderer, Gate, HandlerResult, Refusal,
+    Reply, RequestBody, Route, UserCheck,
 };
 use crate::carrier::Carrier;
 use crate::clock::from_unix_seconds;
@@ -279,8 +279,12 @@ impl Meldeschein {
             .route(Route::new(GET_CONFIG_PATH, &[Method::GET], move |request: ApiRequest| {
                 let inner = config.clone();
                 async move {
-                    let mut response = inner.get_config(request).await;
-                    // A token may travel in the URL (`?jwt=`): keep it out of `Referer` headers.
+                    let head = request.head.clone();
+                    let outcome = inner.get_config(request).await;
+                    let mut response =
+                        outcome.unwrap_or_else(|refusal| refusal.into_response(&*inner.renderer, &head));
+                    // A token may travel in the URL (`?jwt=`): keep it out of `Referer` headers,
+                    // refusals included.
                     if inner.config.query_token {
                         response.headers_mut().insert(
                             http::header::REFERRER_POLICY,
@@ -318,42 +322,16 @@ impl Meldeschein {
 }
 
 impl Inner {
-    async fn token(&self, request: ApiRequest) -> ApiResponse {
+    async fn token(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let limits = BodyLimits::default();
-        let decoded =
-            match decode_body(head.headers.get(CONTENT_TYPE), &request.body, &BODY_FORMATS, &limits).await {
-                Ok(decoded) => decoded,
-                Err(error) => return self.renderer.respond(&ApiError::Codec(error), head),
-            };
-        let drf::Credentials { username, password } = match drf::credentials(&decoded.fields) {
-            Ok(credentials) => credentials,
-            Err(errors) => {
-                return self
-                    .renderer
-                    .reply(StatusCode::BAD_REQUEST, &errors.into_value(), head)
-                    .into_response();
-            }
+        let bad_credentials = || {
+            let body = drf::non_field_errors([drf::UNABLE_TO_LOG_IN]);
+            Refusal::from(self.renderer.reply(StatusCode::BAD_REQUEST, &body, head))
         };
-        let user = match self.services.authenticator().authenticate_request(head, &username, &password).await
-        {
-            Ok(user) => user,
-            Err(error) => {
-                let Some(error) = login_failure(error) else {
-                    let body = drf::non_field_errors([drf::UNABLE_TO_LOG_IN]);
-                    return self.renderer.reply(StatusCode::BAD_REQUEST, &body, head).into_response();
-                };
-                return self.renderer.respond(&error, head);
-            }
-        };
-        match self.issue(&user).await {
-            Ok(token) => self
-                .renderer
-                .reply(StatusCode::OK, &json!({ "token": token }), head)
-                .no_store()
-                .into_response(),
-            Err(error) => self.renderer.respond(&error, head),
-        }
+        let user =
+            drf::log_in(&self.services, &request, &BODY_FORMATS, &self.renderer, bad_credentials).await?;
+        let token = self.issue(&user).await?;
+        Ok(self.renderer.reply(StatusCode::OK, &json!({ "token": token }), head).no_store().into_response())
     }
 
     /// Opens a session for `user` and signs its JWT.
@@ -388,17 +366,10 @@ impl Inner {
         self.jwt.sign(&claims).map_err(|e| internal(&e))
     }
 
-    async fn get_config(&self, request: ApiRequest) -> ApiResponse {
+    async fn get_config(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let authenticated = match self.gate.check(head).await {
-            AuthState::Authenticated(authenticated) => authenticated,
-            AuthState::Denied(denial) => return denial.to_response(),
-        };
-        let Some(user) = authenticated.user.as_ref() else {
-            // The gate loads the user (`UserCheck::RequireActive`): not reached.
-            return self.renderer.respond(&ApiError::Internal, head);
-        };
-        let grants = Grants::of(user);
+        let user = self.gate.require_user(head).await?;
+        let grants = Grants::of(&user);
         let body = json!({
             "user": {
                 "id": user.id.0,
@@ -411,7 +382,7 @@ impl Inner {
             "vermieter": grants.vermieter,
             "objekte": grants.objekte,
         });
-        self.renderer.reply(StatusCode::OK, &body, head).no_store().into_response()
+        Ok(self.renderer.reply(StatusCode::OK, &body, head).no_store().into_response())
     }
 }
 
