@@ -58,20 +58,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http::header::{CONTENT_TYPE, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value};
 
-use super::{login_failure, store_error};
+use super::kit::{self, BadLogin};
+use super::store_error;
 use crate::api::{
-    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, Origin, Reply, Route, UserCheck,
+    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Origin, Refusal, Reply,
+    Route, UserCheck,
 };
 use crate::carrier::{Carrier, CarrierKind, Found};
 use crate::clock::SharedClock;
-use crate::codec::{BodyFormat, BodyLimits, CodecError, XmlDeclaration, XmlWriter, decode_body};
+use crate::codec::{BodyFormat, CodecError, XmlDeclaration, XmlWriter};
 use crate::guard::{Credential, Guard, Identity, InvalidToken, OpaqueVerifier, Rejection, TokenVerifier};
-use crate::login::LoginError;
 use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord, TokenStore};
 use crate::token::{OpaqueToken, TokenHash};
@@ -368,14 +369,9 @@ impl Tdar {
 }
 
 impl Inner {
-    async fn login(&self, request: ApiRequest) -> ApiResponse {
+    async fn login(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let limits = BodyLimits::default();
-        let decoded =
-            match decode_body(head.headers.get(CONTENT_TYPE), &request.body, &LOGIN_FORMATS, &limits).await {
-                Ok(decoded) => decoded,
-                Err(error) => return self.renderer.respond(&ApiError::Codec(error), head),
-            };
+        let decoded = request.decode(&LOGIN_FORMATS).await?;
         let username = text_field(&decoded.fields, USERNAME_FIELD).map(str::trim).filter(|u| !u.is_empty());
         let password = text_field(&decoded.fields, PASSWORD_FIELD).filter(|p| !p.is_empty());
         let (Some(username), Some(password)) = (username, password) else {
@@ -386,28 +382,20 @@ impl Inner {
             if password.is_none() {
                 errors.push(MISSING_PASSWORD);
             }
-            return self.renderer.failure(StatusCode::BAD_REQUEST, &errors);
+            return Err(self.renderer.failure(StatusCode::BAD_REQUEST, &errors).into());
         };
-        let user = match self.services.authenticator().authenticate_request(head, username, password).await {
-            Ok(user) => user,
-            Err(LoginError::InvalidCredentials) => {
-                return self.renderer.failure(StatusCode::BAD_REQUEST, &[AUTHENTICATION_FAILED]);
-            }
-            Err(LoginError::Inactive(_)) => {
-                return self.renderer.failure(StatusCode::BAD_REQUEST, &[ACCOUNT_INACTIVE]);
-            }
-            Err(error) => {
-                let error = login_failure(error).unwrap_or(ApiError::Internal);
-                return self.renderer.respond(&error, head);
-            }
+        let bad = |why| {
+            let error = match why {
+                BadLogin::Invalid => AUTHENTICATION_FAILED,
+                BadLogin::Inactive => ACCOUNT_INACTIVE,
+            };
+            Refusal::Shaped(self.renderer.failure(StatusCode::BAD_REQUEST, &[error]))
         };
+        let user = kit::log_in(&self.services, head, username, password, bad).await?;
         if !self.has_access(&user) {
-            return self.renderer.failure(StatusCode::BAD_REQUEST, &[NO_API_ACCESS]);
+            return Err(self.renderer.failure(StatusCode::BAD_REQUEST, &[NO_API_ACCESS]).into());
         }
-        let token = match self.issue(&user).await {
-            Ok(token) => token,
-            Err(error) => return self.renderer.respond(&error, head),
-        };
+        let token = self.issue(&user).await?;
         let Ok(cookie) = HeaderValue::from_str(&format!(
             "{}={}; {}",
             self.config.session_key_name,
@@ -415,7 +403,7 @@ impl Inner {
             self.config.cookie_attributes()
         )) else {
             // The name is validated and the token is base64url: not reached.
-            return self.renderer.respond(&ApiError::Internal, head);
+            return Err(ApiError::Internal.into());
         };
         self.end_previous_session(head).await;
         let attributes = [
@@ -424,22 +412,17 @@ impl Inner {
             ("apiToken", token.as_str()),
         ];
         let body = self.renderer.document(&attributes, Some(&self.config.message), &[], StatusCode::OK);
-        self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, cookie).into_response()
+        Ok(self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, cookie).into_response())
     }
 
     /// A fresh sliding session for `user`, stored by hash.
     async fn issue(&self, user: &User) -> Result<OpaqueToken, ApiError> {
-        let token = OpaqueToken::generate().map_err(|error| {
-            tracing::error!(%error, "could not generate a tDAR session key");
-            ApiError::Internal
-        })?;
         let idle = self.config.idle_timeout;
         let first_expiry = self.config.max_session_lifetime.map_or(idle, |cap| idle.min(cap));
         let record =
             TokenRecord::new(TokenKind::Session, user.id, AUDIENCE, self.services.clock.now(), first_expiry)
                 .sliding(idle);
-        self.services.tokens.put(token.hash(), record).await.map_err(store_error)?;
-        Ok(token)
+        kit::issue_opaque(&*self.services.tokens, record).await
     }
 
     /// Revokes the tDAR session whose key the login request carried in its cookie (session
@@ -466,32 +449,26 @@ impl Inner {
         self.config.api_group.as_ref().is_none_or(|group| user.groups.iter().any(|g| g == group))
     }
 
-    async fn logout(&self, request: ApiRequest) -> ApiResponse {
+    async fn logout(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         match self.gate.guard().authenticate(head).await {
             Ok(identity) => {
-                if let Err(error) = self.gate.check_cross_site(head, &identity) {
-                    return self.renderer.respond(&error, head);
-                }
-                if let Err(error) = self.end(&identity).await {
-                    return self.renderer.respond(&error, head);
-                }
+                self.gate.check_cross_site(head, &identity)?;
+                self.end(&identity).await?;
                 let client = self.services.client_ip(head);
                 self.services.audit(crate::audit::AuthEvent::LoggedOut { user_id: identity.user_id, client });
             }
-            Err(rejection @ Rejection::Unavailable(_)) => {
-                return self.renderer.respond(&ApiError::Rejected(rejection), head);
-            }
+            Err(rejection @ Rejection::Unavailable(_)) => return Err(ApiError::Rejected(rejection).into()),
             // No live session: nothing to end (logout is idempotent).
             Err(_) => {}
         }
         let clear =
             format!("{}=; Max-Age=0; {}", self.config.session_key_name, self.config.cookie_attributes());
         let Ok(clear) = HeaderValue::from_str(&clear) else {
-            return self.renderer.respond(&ApiError::Internal, head);
+            return Err(ApiError::Internal.into());
         };
         let body = self.renderer.document(&[], None, &[], StatusCode::OK);
-        self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, clear).into_response()
+        Ok(self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, clear).into_response())
     }
 
     async fn end(&self, identity: &Identity) -> Result<(), ApiError> {
@@ -577,14 +554,6 @@ impl TdarRenderer {
 
     fn failure(&self, status: StatusCode, errors: &[&str]) -> ApiResponse {
         self.reply(status, self.document(&[], None, errors, status)).into_response()
-    }
-
-    /// Renders `error` with the headers [`Api::render`] would add (`Retry-After` for a busy
-    /// hasher): for handlers, which answer errors themselves.
-    fn respond(&self, error: &ApiError, head: &Parts) -> ApiResponse {
-        let mut response = self.render(error, head);
-        error.add_headers(&mut response);
-        response
     }
 }
 
