@@ -6,10 +6,10 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::{AUDIENCE, Inner, PROFILE_ATTRIBUTE, field_errors, is_ours, reply};
-use crate::api::{ApiError, ApiRequest, ApiResponse};
+use crate::api::{ApiError, ApiRequest, HandlerResult, Refusal};
 use crate::audit::AuthEvent;
 use crate::dialect::drf::{CharRules, FieldErrors, Fields};
-use crate::dialect::store_error;
+use crate::dialect::{kit, store_error};
 use crate::login_name::normalize_login;
 use crate::mailer::Message;
 use crate::password::PasswordError;
@@ -65,12 +65,8 @@ const MAX_EMAIL_CHARS: usize = 254;
 
 impl Inner {
     /// `POST register/`.
-    pub(super) async fn register(&self, request: ApiRequest) -> ApiResponse {
-        let head = &request.head;
-        let data = match self.decode(&request).await {
-            Ok(data) => data,
-            Err(response) => return response,
-        };
+    pub(super) async fn register(&self, request: ApiRequest) -> HandlerResult {
+        let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
         let username = fields.char("username", CharRules::TRIMMED);
         if let Some(username) = &username {
@@ -97,9 +93,7 @@ impl Inner {
         let organisation_type = fields.char("organizationType", CharRules::TRIMMED);
         let organisation_name = fields.char("organizationName", CharRules::TRIMMED);
         let country = fields.char("country", CharRules::TRIMMED);
-        if let Err(errors) = fields.finish() {
-            return field_errors(errors);
-        }
+        fields.finish().map_err(field_errors)?;
         let (
             Some(username),
             Some(first_name),
@@ -111,7 +105,7 @@ impl Inner {
             Some(country),
         ) = (username, first_name, last_name, email, password, organisation_type, organisation_name, country)
         else {
-            return self.renderer.respond(&ApiError::Internal, head);
+            return Err(ApiError::Internal.into());
         };
 
         // The profile: the documented fields, then the free ones, never a privileged one.
@@ -127,35 +121,14 @@ impl Inner {
         profile.insert("organisation_name".into(), json!(organisation_name));
         profile.insert("country".into(), json!(country));
 
-        let hash = match self.services.passwords.hash_new_password(&password).await {
-            Ok(hash) => hash,
-            Err(error) if error.is_policy_violation() => {
-                let mut errors = FieldErrors::new();
-                errors.add("password", error.to_string());
-                return field_errors(errors);
-            }
-            Err(PasswordError::Busy) => return self.renderer.respond(&ApiError::Busy, head),
-            Err(error) => {
-                return self.renderer.respond(&Self::internal("could not hash a password", &error), head);
-            }
-        };
+        let hash = self.hash_new_password(&password, "password").await?;
         let new = NewUser::new(username, self.services.clock.now())
             .with_email(email)
             .with_names(first_name, last_name)
             .with_password_hash(hash)
             .with_attribute(PROFILE_ATTRIBUTE, Value::Object(profile));
-        match self.services.users.create(new).await {
-            Ok(user) => {
-                let body = json!({
-                    "id": user.id.0,
-                    "username": user.username,
-                    "email": user.email.as_deref().unwrap_or_default(),
-                    "first_name": user.first_name,
-                    "last_name": user.last_name,
-                });
-                reply(StatusCode::CREATED, &body).no_store().into_response()
-            }
-            Err(StoreError::Conflict(field)) => {
+        let user = self.services.users.create(new).await.map_err(|error| match error {
+            StoreError::Conflict(field) => {
                 let mut errors = FieldErrors::new();
                 match field {
                     ConflictField::Email => errors.add("email", EMAIL_TAKEN),
@@ -163,7 +136,30 @@ impl Inner {
                 }
                 field_errors(errors)
             }
-            Err(error) => self.renderer.respond(&store_error(error), head),
+            error => store_error(error).into(),
+        })?;
+        let body = json!({
+            "id": user.id.0,
+            "username": user.username,
+            "email": user.email.as_deref().unwrap_or_default(),
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+        });
+        Ok(reply(StatusCode::CREATED, &body).no_store().into_response())
+    }
+
+    /// The argon2id hash of a new `password`: 400 field errors under `field` when the policy
+    /// refuses it, 503 when the hasher is busy.
+    async fn hash_new_password(&self, password: &str, field: &str) -> Result<String, Refusal> {
+        match self.services.passwords.hash_new_password(password).await {
+            Ok(hash) => Ok(hash),
+            Err(error) if error.is_policy_violation() => {
+                let mut errors = FieldErrors::new();
+                errors.add(field, error.to_string());
+                Err(field_errors(errors))
+            }
+            Err(PasswordError::Busy) => Err(ApiError::Busy.into()),
+            Err(error) => Err(Self::internal("could not hash a password", &error).into()),
         }
     }
 
@@ -178,12 +174,9 @@ impl Inner {
     }
 
     /// `POST request-reset`: the same answer whatever the address; a link for a known one.
-    pub(super) async fn request_reset(&self, request: ApiRequest) -> ApiResponse {
+    pub(super) async fn request_reset(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let data = match self.decode(&request).await {
-            Ok(data) => data,
-            Err(response) => return response,
-        };
+        let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
         let email = fields.char("email", CharRules::TRIMMED);
         if let Some(email) = &email
@@ -191,27 +184,15 @@ impl Inner {
         {
             fields.add_error("email", json!([INVALID_EMAIL]));
         }
-        if let Err(errors) = fields.finish() {
-            return field_errors(errors);
-        }
-        let Some(email) = email else {
-            return self.renderer.respond(&ApiError::Internal, head);
-        };
-        let user = match self.services.users.find_by_login(&email).await {
-            Ok(user) => user,
-            Err(error) => return self.renderer.respond(&store_error(error), head),
-        };
+        fields.finish().map_err(field_errors)?;
+        let email = email.ok_or(ApiError::Internal)?;
+        let user = self.services.users.find_by_login(&email).await.map_err(store_error)?;
         // Only the address itself finds the account (not its username), and only an active one.
         let wanted = normalize_login(&email);
         let user = user.filter(|user| {
             user.is_active && user.email.as_deref().is_some_and(|stored| normalize_login(stored) == wanted)
         });
-        let token = match OpaqueToken::generate() {
-            Ok(token) => token,
-            Err(error) => {
-                return self.renderer.respond(&Self::internal("could not draw a reset token", &error), head);
-            }
-        };
+        let token = kit::new_opaque_token()?;
         let stored = match &user {
             Some(user) => {
                 let record = TokenRecord::new(
@@ -226,15 +207,13 @@ impl Inner {
             // The same kind of store round trip for an unknown address, so timing tells nothing.
             None => self.services.tokens.get(&token.hash()).await.map(drop),
         };
-        if let Err(error) = stored {
-            return self.renderer.respond(&store_error(error), head);
-        }
+        stored.map_err(store_error)?;
         let client = self.services.client_ip(head);
         self.services.audit(AuthEvent::ResetRequested { user_id: user.as_ref().map(|user| user.id), client });
         if let Some(user) = user {
             self.send_reset_link(&user, &token);
         }
-        reply(StatusCode::OK, &json!({"message": RESET_SENT})).into_response()
+        Ok(reply(StatusCode::OK, &json!({"message": RESET_SENT})).into_response())
     }
 
     /// Mails the reset link to `user`'s stored address from a spawned task: the answer waits
@@ -266,61 +245,34 @@ impl Inner {
     }
 
     /// `GET verify-password-reset/{uid}/{token}/`: 200 while the link works; it is not used up.
-    pub(super) async fn verify_reset(&self, request: ApiRequest) -> ApiResponse {
-        let head = &request.head;
-        match self.live_reset(&request).await {
-            Ok(Some(_)) => {
-                reply(StatusCode::OK, &json!({"message": "Token is valid"})).no_store().into_response()
-            }
-            Ok(None) => self.reset_unauthorized(head),
-            Err(error) => self.renderer.respond(&error, head),
-        }
+    pub(super) async fn verify_reset(&self, request: ApiRequest) -> HandlerResult {
+        self.live_reset(&request).await?;
+        Ok(reply(StatusCode::OK, &json!({"message": "Token is valid"})).no_store().into_response())
     }
 
     /// `POST update-password-reset/{uid}/{token}/`: checks the link and the new password, then
     /// consumes the link, stores the new hash and ends every session of the user.
-    pub(super) async fn update_reset(&self, request: ApiRequest) -> ApiResponse {
+    pub(super) async fn update_reset(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let (hash, user_id) = match self.live_reset(&request).await {
-            Ok(Some(live)) => live,
-            Ok(None) => return self.reset_unauthorized(head),
-            Err(error) => return self.renderer.respond(&error, head),
-        };
-        let password = match self.decode_char(&request, "newPassword", CharRules::PASSWORD).await {
-            Ok(password) => password,
-            Err(response) => return response,
-        };
+        let (hash, user_id) = self.live_reset(&request).await?;
+        let password = self.decode_char(&request, "newPassword", CharRules::PASSWORD).await?;
         // The policy before the link is used up: a refused password leaves the link working.
-        let new_hash = match self.services.passwords.hash_new_password(&password).await {
-            Ok(new_hash) => new_hash,
-            Err(error) if error.is_policy_violation() => {
-                let mut errors = FieldErrors::new();
-                errors.add("newPassword", error.to_string());
-                return field_errors(errors);
-            }
-            Err(PasswordError::Busy) => return self.renderer.respond(&ApiError::Busy, head),
-            Err(error) => {
-                return self.renderer.respond(&Self::internal("could not hash a password", &error), head);
-            }
-        };
-        let record = match self.services.tokens.consume(&hash).await {
-            Ok(Some(record)) if is_ours(&record, TokenKind::PasswordReset) && record.user_id == user_id => {
-                record
-            }
+        let new_hash = self.hash_new_password(&password, "newPassword").await?;
+        let record = match self.services.tokens.consume(&hash).await.map_err(store_error)? {
+            Some(record) if is_ours(&record, TokenKind::PasswordReset) && record.user_id == user_id => record,
             // Used by a concurrent request in the meantime.
-            Ok(_) => return self.reset_unauthorized(head),
-            Err(error) => return self.renderer.respond(&store_error(error), head),
+            _ => return Err(self.reset_unauthorized(head)),
         };
         if let Err(error) = self.services.users.set_password_hash(user_id, &new_hash).await {
             // Nothing changed: give the link back so the user can try again.
             if let Err(put) = self.services.tokens.put(hash, record).await {
                 tracing::warn!(error = %put, "minisass: could not restore a reset token");
             }
-            return self.renderer.respond(&store_error(error), head);
+            return Err(store_error(error).into());
         }
         if let Err(error) = self.services.tokens.revoke_user(user_id).await {
             tracing::error!(%user_id, %error, "minisass: password reset, but the user's sessions were not revoked");
-            return self.renderer.respond(&store_error(error), head);
+            return Err(store_error(error).into());
         }
         tracing::info!(%user_id, "minisass: password reset; every session of the user is revoked");
         // The owner proved control of the account: lift its lockouts. The password is already
@@ -337,29 +289,33 @@ impl Inner {
             }
         }
         self.services.audit(AuthEvent::ResetCompleted { user_id, client: self.services.client_ip(head) });
-        reply(StatusCode::OK, &json!({"message": "Password updated successfully"})).into_response()
+        Ok(reply(StatusCode::OK, &json!({"message": "Password updated successfully"})).into_response())
     }
 
-    /// The reset link of the request, if it works: the token's hash and its user. A link works
-    /// while its token is stored (single use, not expired), is a miniSASS reset token, belongs
-    /// to the `uid` of the path, and that user is active.
-    async fn live_reset(&self, request: &ApiRequest) -> Result<Option<(TokenHash, UserId)>, ApiError> {
+    /// The reset link of the request, if it works: the token's hash and its user; else 401
+    /// `{"error": "Unauthorized"}`. A link works while its token is stored (single use, not
+    /// expired), is a miniSASS reset token, belongs to the `uid` of the path, and that user is
+    /// active.
+    async fn live_reset(&self, request: &ApiRequest) -> Result<(TokenHash, UserId), Refusal> {
+        let unauthorized = || self.reset_unauthorized(&request.head);
         let uid = request.params.get("uid").and_then(decode_uid);
         let token = request.params.get("token").and_then(|t| OpaqueToken::from_string(t.to_owned()).ok());
         let (Some(uid), Some(token)) = (uid, token) else {
-            return Ok(None);
+            return Err(unauthorized());
         };
         let hash = token.hash();
         let record = self.services.tokens.get(&hash).await.map_err(store_error)?;
         if !record.is_some_and(|r| is_ours(&r, TokenKind::PasswordReset) && r.user_id == uid) {
-            return Ok(None);
+            return Err(unauthorized());
         }
-        let user = self.services.users.get(uid).await.map_err(store_error)?;
-        Ok(user.filter(|u| u.is_active).map(|_| (hash, uid)))
+        match self.services.users.get(uid).await.map_err(store_error)? {
+            Some(user) if user.is_active => Ok((hash, uid)),
+            _ => Err(unauthorized()),
+        }
     }
 
-    fn reset_unauthorized(&self, head: &http::request::Parts) -> ApiResponse {
-        self.unauthorized(&json!({"error": "Unauthorized"}), head)
+    fn reset_unauthorized(&self, head: &http::request::Parts) -> Refusal {
+        self.unauthorized(&json!({"error": "Unauthorized"}), head).into()
     }
 }
 

@@ -86,15 +86,17 @@ mod session;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::drf::{self, CharRules, DrfRenderer, Fields};
-use crate::api::{Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, Reply, Route, UserCheck};
+use crate::api::{
+    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Refusal, Reply, Route,
+    UserCheck,
+};
 use crate::carrier::Carrier;
-use crate::codec::{BodyFormat, BodyLimits, decode_body};
+use crate::codec::BodyFormat;
 use crate::guard::{Guard, InvalidToken, JwtVerifier, Rejection};
 use crate::mailer::Mailer;
 use crate::services::Services;
@@ -297,7 +299,7 @@ impl Minisass {
     fn route<F, Fut>(&self, path: &'static str, methods: &[Method], handler: F) -> Route
     where
         F: Fn(Arc<Inner>, ApiRequest) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = ApiResponse> + Send + 'static,
+        Fut: std::future::Future<Output = HandlerResult> + Send + 'static,
     {
         let inner = self.inner.clone();
         Route::new(path, methods, move |request: ApiRequest| handler(inner.clone(), request))
@@ -417,37 +419,32 @@ fn reply(status: StatusCode, value: &Value) -> Reply {
 }
 
 /// DRF field errors: 400 with the errors as JSON.
-fn field_errors(errors: drf::FieldErrors) -> ApiResponse {
-    reply(StatusCode::BAD_REQUEST, &errors.into_value()).into_response()
+fn field_errors(errors: drf::FieldErrors) -> Refusal {
+    reply(StatusCode::BAD_REQUEST, &errors.into_value()).into()
 }
 
 impl Inner {
     /// The request's body fields (JSON, form or multipart); 415, 413 or 400 `{"detail"}` when it
     /// cannot be read.
-    async fn decode(&self, request: &ApiRequest) -> Result<Map<String, Value>, ApiResponse> {
-        let head = &request.head;
-        let limits = BodyLimits::default();
-        decode_body(head.headers.get(CONTENT_TYPE), &request.body, &BODY_FORMATS, &limits)
-            .await
-            .map(|decoded| decoded.fields)
-            .map_err(|error| self.renderer.respond(&ApiError::Codec(error), head))
+    async fn decode(&self, request: &ApiRequest) -> Result<Map<String, Value>, Refusal> {
+        Ok(request.decode(&BODY_FORMATS).await?.fields)
     }
 
-    /// The request's body fields and, of them, the one required `CharField` `name`; the answer
-    /// to send instead when the body cannot be read ([`decode`](Self::decode)) or the field is
-    /// invalid (400 field errors).
+    /// The request's body fields and, of them, the one required `CharField` `name`; the refusal
+    /// when the body cannot be read ([`decode`](Self::decode)) or the field is invalid (400
+    /// field errors).
     async fn decode_char(
         &self,
         request: &ApiRequest,
         name: &str,
         rules: CharRules,
-    ) -> Result<String, ApiResponse> {
+    ) -> Result<String, Refusal> {
         let data = self.decode(request).await?;
         let mut fields = Fields::new(&data);
         let value = fields.char(name, rules);
         fields.finish().map_err(field_errors)?;
         // Not reached: `char` records an error whenever it gives `None`.
-        value.ok_or_else(|| self.renderer.respond(&ApiError::Internal, &request.head))
+        Ok(value.ok_or(ApiError::Internal)?)
     }
 
     /// Logs an internal failure and gives the 500 error.

@@ -3,14 +3,15 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::{AUDIENCE, Inner, TOKEN_NOT_VALID, field_errors, is_ours, profile_fields, reply};
-use crate::api::{ApiError, ApiRequest, ApiResponse, AuthState};
+use super::{AUDIENCE, BODY_FORMATS, Inner, TOKEN_NOT_VALID, field_errors, is_ours, profile_fields, reply};
+use crate::api::{ApiError, ApiRequest, ApiResponse, HandlerResult, Refusal};
 use crate::audit::AuthEvent;
 use crate::clock::from_unix_seconds;
 use crate::dialect::drf::{self, CharRules, Fields};
-use crate::dialect::{login_failure, store_error};
+use crate::dialect::kit;
+use crate::dialect::store_error;
 use crate::guard::{Credential, Rejection, SESSION_CLAIM, session_of};
 use crate::store::{Rotation, TokenKind, TokenRecord};
 use crate::token::jwt::{Claims, TokenType};
@@ -32,12 +33,9 @@ struct Signed {
 
 impl Inner {
     /// `POST login/`.
-    pub(super) async fn login(&self, request: ApiRequest) -> ApiResponse {
+    pub(super) async fn login(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let data = match self.decode(&request).await {
-            Ok(data) => data,
-            Err(response) => return response,
-        };
+        let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
         let email = fields.optional_char("email", OPTIONAL_TEXT).filter(|e| !e.is_empty());
         let username =
@@ -48,143 +46,89 @@ impl Inner {
             fields.add_error("email", json!([drf::REQUIRED]));
         }
         let password = fields.char("password", CharRules::PASSWORD);
-        if let Err(errors) = fields.finish() {
-            return field_errors(errors);
-        }
+        fields.finish().map_err(field_errors)?;
         let (Some(login), Some(password)) = (login, password) else {
-            return self.renderer.respond(&ApiError::Internal, head);
+            return Err(ApiError::Internal.into());
         };
-        let user = match self.services.authenticator().authenticate_request(head, &login, &password).await {
-            Ok(user) => user,
-            Err(error) => {
-                return match login_failure(error) {
-                    None => self.unauthorized(&json!({"error": "Invalid credentials"}), head),
-                    Some(error) => self.renderer.respond(&error, head),
-                };
-            }
-        };
-        match self.issue_pair(&user).await {
-            Ok((access, refresh)) => {
-                let mut body = profile_fields(&user);
-                body.insert("access_token".into(), json!(access));
-                body.insert("refresh_token".into(), json!(refresh));
-                body.insert("is_authenticated".into(), json!(true));
-                let order = [
-                    "username",
-                    "email",
-                    "access_token",
-                    "refresh_token",
-                    "is_authenticated",
-                    "user_id",
-                    "is_admin",
-                    "is_profile_updated",
-                    "is_agreed_to_privacy_policy",
-                    "accepted_privacy_policy_version",
-                ];
-                let ordered: serde_json::Map<String, Value> =
-                    order.iter().filter_map(|k| body.remove(*k).map(|v| ((*k).to_owned(), v))).collect();
-                reply(StatusCode::OK, &Value::Object(ordered)).no_store().into_response()
-            }
-            Err(error) => self.renderer.respond(&error, head),
-        }
+        let invalid = |_| self.unauthorized(&json!({"error": "Invalid credentials"}), head).into();
+        let user = kit::log_in(&self.services, head, &login, &password, invalid).await?;
+        let (access, refresh) = self.issue_pair(&user).await?;
+        let mut body = profile_fields(&user);
+        body.insert("access_token".into(), json!(access));
+        body.insert("refresh_token".into(), json!(refresh));
+        body.insert("is_authenticated".into(), json!(true));
+        let order = [
+            "username",
+            "email",
+            "access_token",
+            "refresh_token",
+            "is_authenticated",
+            "user_id",
+            "is_admin",
+            "is_profile_updated",
+            "is_agreed_to_privacy_policy",
+            "accepted_privacy_policy_version",
+        ];
+        let ordered: Map<String, Value> =
+            order.iter().filter_map(|k| body.remove(*k).map(|v| ((*k).to_owned(), v))).collect();
+        Ok(reply(StatusCode::OK, &Value::Object(ordered)).no_store().into_response())
     }
 
     /// `POST token/`.
-    pub(super) async fn token(&self, request: ApiRequest) -> ApiResponse {
+    pub(super) async fn token(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let data = match self.decode(&request).await {
-            Ok(data) => data,
-            Err(response) => return response,
-        };
-        let drf::Credentials { username, password } = match drf::credentials(&data) {
-            Ok(credentials) => credentials,
-            Err(errors) => return field_errors(errors),
-        };
-        let user = match self.services.authenticator().authenticate_request(head, &username, &password).await
-        {
-            Ok(user) => user,
-            Err(error) => {
-                return match login_failure(error) {
-                    None => self.unauthorized(&drf::detail(NO_ACTIVE_ACCOUNT), head),
-                    Some(error) => self.renderer.respond(&error, head),
-                };
-            }
-        };
-        match self.issue_pair(&user).await {
-            Ok((access, refresh)) => reply(StatusCode::OK, &json!({"refresh": refresh, "access": access}))
-                .no_store()
-                .into_response(),
-            Err(error) => self.renderer.respond(&error, head),
-        }
+        let bad_credentials = || self.unauthorized(&drf::detail(NO_ACTIVE_ACCOUNT), head).into();
+        let user =
+            drf::log_in(&self.services, &request, &BODY_FORMATS, &self.renderer.drf, bad_credentials).await?;
+        let (access, refresh) = self.issue_pair(&user).await?;
+        Ok(reply(StatusCode::OK, &json!({"refresh": refresh, "access": access})).no_store().into_response())
     }
 
     /// `POST refresh/` and `POST token/refresh/`.
-    pub(super) async fn refresh(&self, request: ApiRequest) -> ApiResponse {
+    pub(super) async fn refresh(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let presented = match self.decode_char(&request, "refresh", CharRules::TRIMMED).await {
-            Ok(presented) => presented,
-            Err(response) => return response,
+        let presented = self.decode_char(&request, "refresh", CharRules::TRIMMED).await?;
+        let not_valid = || -> Refusal {
+            self.unauthorized(&json!({"detail": TOKEN_NOT_VALID, "code": "token_not_valid"}), head).into()
         };
-        let not_valid =
-            || self.unauthorized(&json!({"detail": TOKEN_NOT_VALID, "code": "token_not_valid"}), head);
         let Ok(claims) = self.jwt.verify(&presented, TokenType::Refresh) else {
-            return not_valid();
+            return Err(not_valid());
         };
         let Some(session) = session_of(&claims).map(str::to_owned) else {
-            return not_valid();
+            return Err(not_valid());
         };
-        match self.services.users.get(claims.user_id).await {
-            Ok(Some(user)) if user.is_active => {}
-            Ok(_) => {
+        match self.services.users.get(claims.user_id).await.map_err(store_error)? {
+            Some(user) if user.is_active => {}
+            _ => {
                 let body = json!({"detail": NO_ACTIVE_ACCOUNT_FOR_TOKEN, "code": "no_active_account"});
-                return self.unauthorized(&body, head);
+                return Err(self.unauthorized(&body, head).into());
             }
-            Err(error) => return self.renderer.respond(&store_error(error), head),
         }
         let old = TokenHash::of(&claims.jti);
         if !self.config.rotate_refresh_tokens {
-            let record = match self.services.tokens.get(&old).await {
-                Ok(Some(record))
-                    if is_ours(&record, TokenKind::Refresh) && record.user_id == claims.user_id =>
-                {
+            let record = match self.services.tokens.get(&old).await.map_err(store_error)? {
+                Some(record) if is_ours(&record, TokenKind::Refresh) && record.user_id == claims.user_id => {
                     record
                 }
-                Ok(_) => return not_valid(),
-                Err(error) => return self.renderer.respond(&store_error(error), head),
+                _ => return Err(not_valid()),
             };
             // An access token never outlives the session record that can revoke it.
             let left = record.expires_at.duration_since(self.services.clock.now()).unwrap_or(Duration::ZERO);
-            return match self.sign(
-                claims.user_id,
-                TokenType::Access,
-                &session,
-                left.min(self.config.access_lifetime),
-            ) {
-                Ok(access) => {
-                    reply(StatusCode::OK, &json!({"access": access.token})).no_store().into_response()
-                }
-                Err(error) => self.renderer.respond(&error, head),
-            };
+            let lifetime = left.min(self.config.access_lifetime);
+            let access = self.sign(claims.user_id, TokenType::Access, &session, lifetime)?;
+            return Ok(reply(StatusCode::OK, &json!({"access": access.token})).no_store().into_response());
         }
-        let signed = self
-            .sign(claims.user_id, TokenType::Refresh, &session, self.config.refresh_lifetime)
-            .and_then(|refresh| {
-                let access =
-                    self.sign(claims.user_id, TokenType::Access, &session, self.config.access_lifetime)?;
-                Ok((refresh, access))
-            });
-        let (refresh, access) = match signed {
-            Ok(pair) => pair,
-            Err(error) => return self.renderer.respond(&error, head),
-        };
+        let refresh =
+            self.sign(claims.user_id, TokenType::Refresh, &session, self.config.refresh_lifetime)?;
+        let access = self.sign(claims.user_id, TokenType::Access, &session, self.config.access_lifetime)?;
         let record = self.refresh_record(claims.user_id, &refresh, &session);
-        match self.services.tokens.rotate(&old, TokenHash::of(&refresh.claims.jti), record).await {
-            Ok(Rotation::Rotated) => {
-                reply(StatusCode::OK, &json!({"access": access.token, "refresh": refresh.token}))
-                    .no_store()
-                    .into_response()
+        let new = TokenHash::of(&refresh.claims.jti);
+        match self.services.tokens.rotate(&old, new, record).await.map_err(store_error)? {
+            Rotation::Rotated => {
+                let body = json!({"access": access.token, "refresh": refresh.token});
+                Ok(reply(StatusCode::OK, &body).no_store().into_response())
             }
-            Ok(Rotation::Reused { user_id, family }) => {
+            Rotation::Reused { user_id, family } => {
                 tracing::warn!(
                     %user_id,
                     session = family.as_deref().unwrap_or_default(),
@@ -192,48 +136,30 @@ impl Inner {
                 );
                 self.services
                     .audit(AuthEvent::RefreshReused { user_id, client: self.services.client_ip(head) });
-                not_valid()
+                Err(not_valid())
             }
-            Ok(Rotation::NotFound) => not_valid(),
-            Err(error) => self.renderer.respond(&store_error(error), head),
+            Rotation::NotFound => Err(not_valid()),
         }
     }
 
     /// `GET check-auth-status/`.
-    pub(super) async fn check_auth_status(&self, request: ApiRequest) -> ApiResponse {
-        let head = &request.head;
-        let authenticated = match self.gate.check(head).await {
-            AuthState::Authenticated(authenticated) => authenticated,
-            AuthState::Denied(denial) => return denial.to_response(),
-        };
-        let Some(user) = authenticated.user.as_ref() else {
-            // The gate loads the user (`UserCheck::RequireActive`): not reached.
-            return self.renderer.respond(&ApiError::Internal, head);
-        };
-        let mut body = serde_json::Map::new();
+    pub(super) async fn check_auth_status(&self, request: ApiRequest) -> HandlerResult {
+        let user = self.gate.require_user(&request.head).await?;
+        let mut body = Map::new();
         body.insert("is_authenticated".into(), json!(true));
-        body.extend(profile_fields(user));
-        reply(StatusCode::OK, &Value::Object(body)).no_store().into_response()
+        body.extend(profile_fields(&user));
+        Ok(reply(StatusCode::OK, &Value::Object(body)).no_store().into_response())
     }
 
     /// `POST logout/`: revokes the session of the access token and of the refresh token in the
     /// body, whichever are valid. Always 200 once the body reads: logging out twice, or with
     /// expired tokens, is not an error.
-    pub(super) async fn logout(&self, request: ApiRequest) -> ApiResponse {
+    pub(super) async fn logout(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let data = if request.body.is_empty() {
-            serde_json::Map::new()
-        } else {
-            match self.decode(&request).await {
-                Ok(data) => data,
-                Err(response) => return response,
-            }
-        };
+        let data = if request.body.is_empty() { Map::new() } else { self.decode(&request).await? };
         let mut fields = Fields::new(&data);
         let refresh = fields.optional_char("refresh", OPTIONAL_TEXT).filter(|r| !r.is_empty());
-        if let Err(errors) = fields.finish() {
-            return field_errors(errors);
-        }
+        fields.finish().map_err(field_errors)?;
         let mut sessions: Vec<String> = Vec::new();
         let mut user_id = None;
         match self.gate.guard().authenticate(head).await {
@@ -243,7 +169,7 @@ impl Inner {
                     sessions.extend(session_of(claims).map(str::to_owned));
                 }
             }
-            Err(Rejection::Unavailable(error)) => return self.renderer.respond(&store_error(error), head),
+            Err(Rejection::Unavailable(error)) => return Err(store_error(error).into()),
             Err(_) => {}
         }
         if let Some(refresh) = refresh
@@ -255,14 +181,12 @@ impl Inner {
         sessions.sort();
         sessions.dedup();
         for session in &sessions {
-            if let Err(error) = self.services.tokens.revoke_family(session).await {
-                return self.renderer.respond(&store_error(error), head);
-            }
+            self.services.tokens.revoke_family(session).await.map_err(store_error)?;
         }
         if let Some(user_id) = user_id {
             self.services.audit(AuthEvent::LoggedOut { user_id, client: self.services.client_ip(head) });
         }
-        reply(StatusCode::OK, &json!({"message": "Logout successful"})).into_response()
+        Ok(reply(StatusCode::OK, &json!({"message": "Logout successful"})).into_response())
     }
 
     /// Opens a session for `user`: signs an access and a refresh token, then stores the refresh
