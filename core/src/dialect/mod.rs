@@ -25,13 +25,3 @@ mod security_tests;
 mod testing;
 
 pub(crate) use kit::store_error;
-
-use crate::api::ApiError;
-use crate::login::LoginError;
-
-/// The API error for a failed login, or `None` for bad credentials (unknown login, wrong
-/// password, deactivated account), which each dialect answers in its own shape: see
-/// [`kit::login_error`].
-pub(crate) fn login_failure(error: LoginError) -> Option<ApiError> {
-    kit::login_error(error).err()
-}

@@ -79,6 +79,21 @@ pub fn error_body(code: ErrorCode, message: &str, details: Option<Value>) -> Val
     })
 }
 
+/// `status` with the body of [`error_body`], and `WWW-Authenticate` on a 401.
+pub(super) fn error_response(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    details: Option<Value>,
+) -> ApiResponse {
+    let reply = Reply::json(status, &error_body(code, message, details));
+    if status == StatusCode::UNAUTHORIZED {
+        reply.header(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE)).into_response()
+    } else {
+        reply.into_response()
+    }
+}
+
 /// Renders errors in Oz's shape (see the [module docs](super) for the table).
 #[derive(Debug, Clone)]
 pub struct OzRenderer {
@@ -105,12 +120,7 @@ impl OzRenderer {
         message: &str,
         details: Option<Value>,
     ) -> ApiResponse {
-        let reply = Reply::json(status, &error_body(code, message, details));
-        if status == StatusCode::UNAUTHORIZED {
-            reply.header(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE)).into_response()
-        } else {
-            reply.into_response()
-        }
+        error_response(status, code, message, details)
     }
 
     /// Renders `error` and adds `Retry-After` to a busy hasher's 503 (what [`Api::render`](crate::api::Api::render)

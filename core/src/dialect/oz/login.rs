@@ -5,66 +5,41 @@ use http::request::Parts;
 use super::validation::Failure;
 use super::verifier::marker_key;
 use super::{AUDIENCE, DeviceInfo, Inner};
-use crate::api::{ApiError, ApiRequest, ApiResponse};
+use crate::api::{ApiError, ApiRequest, HandlerResult, Refusal};
 use crate::carrier::Found;
+use crate::codec::BodyFormat;
+use crate::dialect::kit::{self, BadLogin};
 use crate::dialect::store_error;
-use crate::login::LoginError;
 use crate::store::{StoreError, TokenKind};
 use crate::token::TokenHash;
 use crate::user::User;
 
 impl Inner {
-    pub(super) async fn auth(&self, request: ApiRequest) -> ApiResponse {
+    pub(super) async fn auth(&self, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let body = match self.body(&request).await {
-            Ok(body) => body,
-            Err(response) => return response,
-        };
-        let credentials = match Self::credentials(&body) {
-            Ok(credentials) => credentials,
-            Err(failure) => return self.fail(failure),
-        };
-        let user = match self
-            .services
-            .authenticator()
-            .authenticate_request(head, &credentials.login, &credentials.password)
-            .await
-        {
-            Ok(user) => user,
-            Err(LoginError::InvalidCredentials) => {
-                return self.fail(Failure::invalid_token("Invalid credentials"));
+        let body = request.decode(&[BodyFormat::Json]).await?.fields;
+        let credentials = Self::credentials(&body)?;
+        let bad = |why| match why {
+            BadLogin::Inactive if self.config.inactive_is_forbidden => {
+                Refusal::Shaped(self.renderer.inactive())
             }
-            Err(LoginError::Inactive(_)) if self.config.inactive_is_forbidden => {
-                return self.renderer.inactive();
-            }
-            Err(LoginError::Inactive(_)) => {
-                return self.fail(Failure::invalid_token("Invalid credentials"));
-            }
-            Err(error) => {
-                let error = crate::dialect::login_failure(error).unwrap_or(ApiError::Internal);
-                return self.renderer.respond(&error, head);
-            }
+            BadLogin::Invalid | BadLogin::Inactive => Failure::invalid_token("Invalid credentials").into(),
         };
-        let previous = match self.presented_session(head, &user).await {
-            Ok(previous) => previous,
-            Err(error) => return self.renderer.respond(&error, head),
-        };
+        let user = kit::log_in(&self.services, head, &credentials.login, &credentials.password, bad).await?;
+        let previous = self.presented_session(head, &user).await?;
         let device = credentials.device.unwrap_or_else(|| DeviceInfo::from_headers(&head.headers));
-        let session = match self.open_session(&user, &device).await {
-            Ok(session) => session,
-            Err(error) => return self.renderer.respond(&error, head),
-        };
+        let session = self.open_session(&user, &device).await?;
         let old_access_token = match previous {
             None => None,
             Some((token, family)) => {
                 if let Err(error) = self.end_session(family.as_deref(), &token).await {
                     self.rollback(&session.family).await;
-                    return self.renderer.respond(&store_error(error), head);
+                    return Err(store_error(error).into());
                 }
                 Some(token)
             }
         };
-        self.session_response(&user, &session, &device, old_access_token)
+        Ok(self.session_response(&user, &session, &device, old_access_token))
     }
 
     /// The live Oz access token of `user` presented with a login, and its session.

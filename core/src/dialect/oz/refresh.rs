@@ -6,41 +6,40 @@ use http::StatusCode;
 use http::request::Parts;
 use serde_json::Value;
 
-use super::session::{Issued, Session, generate};
+use super::session::{Issued, Session};
 use super::validation::{Failure, Problems};
 use super::verifier::{hashes, marker_key};
 use super::{
     ACCESS, AUDIENCE, DEVICE_INFO, DeviceInfo, ErrorCode, Inner, MARKER_AUDIENCE, PREDECESSORS, SESSION_ID,
 };
-use crate::api::{ApiError, ApiRequest, ApiResponse};
+use crate::api::{ApiError, ApiRequest, HandlerResult, Refusal};
 use crate::carrier::Found;
-use crate::dialect::store_error;
+use crate::codec::BodyFormat;
+use crate::dialect::{kit, store_error};
 use crate::store::{Rotation, TokenKind, TokenRecord};
 use crate::token::{TokenHash, random_id};
 
 impl Inner {
-    pub(super) async fn refresh(&self, request: ApiRequest) -> ApiResponse {
-        let head = &request.head;
-        let body = match self.body(&request).await {
-            Ok(body) => body,
-            Err(response) => return response,
-        };
+    pub(super) async fn refresh(&self, request: ApiRequest) -> HandlerResult {
+        let body = request.decode(&[BodyFormat::Json]).await?.fields;
         let mut problems = Problems::default();
         let token = problems.string(&body, "expire_token", "expire_token", true);
-        if let Err(failure) = problems.finish() {
-            return self.fail(failure);
-        }
-        let Some(token) = token else { return self.renderer.respond(&ApiError::Internal, head) };
-        match self.rotate(head, &token).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(failure)) => self.fail(failure),
-            Err(error) => self.renderer.respond(&error, head),
-        }
+        problems.finish()?;
+        let token = token.ok_or(ApiError::Internal)?;
+        self.rotate(&request.head, &token).await
     }
 
     /// Why a refresh token that is not live was refused: reused (its session is now revoked),
     /// expired, or unknown.
-    async fn dead_refresh_token(&self, hash: &TokenHash) -> Result<Failure, ApiError> {
+    async fn dead_refresh_token(&self, hash: &TokenHash) -> Refusal {
+        match self.why_dead(hash).await {
+            Ok(failure) => failure.into(),
+            Err(error) => error.into(),
+        }
+    }
+
+    /// See [`dead_refresh_token`](Self::dead_refresh_token).
+    async fn why_dead(&self, hash: &TokenHash) -> Result<Failure, ApiError> {
         let now = self.services.clock.now();
         // A probe that can never be stored (it is born expired): rotating a dead token only
         // tells a replay (which revokes the family) from an unknown or expired token.
@@ -77,21 +76,21 @@ impl Inner {
         }
     }
 
-    async fn rotate(&self, head: &Parts, token: &str) -> Result<Result<ApiResponse, Failure>, ApiError> {
+    async fn rotate(&self, head: &Parts, token: &str) -> HandlerResult {
         let tokens = &self.services.tokens;
         let old_hash = TokenHash::of(token);
         let old = match tokens.get(&old_hash).await.map_err(store_error)? {
             Some(record) if record.kind == TokenKind::Refresh && record.audience == AUDIENCE => record,
-            Some(_) => return Ok(Err(Failure::invalid_token("Refresh token is invalid"))),
-            None => return self.dead_refresh_token(&old_hash).await.map(Err),
+            Some(_) => return Err(Failure::invalid_token("Refresh token is invalid").into()),
+            None => return Err(self.dead_refresh_token(&old_hash).await),
         };
         let user = match self.services.users.get(old.user_id).await {
             Ok(Some(user)) if user.is_active => user,
-            Ok(Some(_)) if self.config.inactive_is_forbidden => return Ok(Ok(self.renderer.inactive())),
-            Ok(_) => return Ok(Err(Failure::invalid_token("Refresh token is invalid"))),
+            Ok(Some(_)) if self.config.inactive_is_forbidden => return Err(self.renderer.inactive().into()),
+            Ok(_) => return Err(Failure::invalid_token("Refresh token is invalid").into()),
             Err(error) => {
                 tracing::warn!(%error, "user store unavailable during an Oz refresh");
-                return Err(ApiError::Unavailable);
+                return Err(ApiError::Unavailable.into());
             }
         };
         let session_id = old.data.get(SESSION_ID).and_then(Value::as_u64).unwrap_or_default();
@@ -108,8 +107,8 @@ impl Inner {
         {
             predecessors.extend(hashes(record.data.get(PREDECESSORS)));
         }
-        let access_token = generate()?;
-        let refresh_token = generate()?;
+        let access_token = kit::new_opaque_token()?;
+        let refresh_token = kit::new_opaque_token()?;
         let access = Issued {
             record: self.access_record(&user, &family, session_id, &predecessors),
             token: access_token,
@@ -127,21 +126,21 @@ impl Inner {
             tokens.rotate(&old_hash, refresh.token.hash(), refresh.record.clone()).await
         }
         .await;
-        let outcome = match prepared {
+        let refusal: Option<Refusal> = match prepared {
             Ok(Rotation::Rotated) => None,
-            Ok(Rotation::Reused { .. }) => Some(Ok(Failure::invalid_token(
-                "Refresh token has already been used; the session is revoked",
-            ))),
+            Ok(Rotation::Reused { .. }) => Some(
+                Failure::invalid_token("Refresh token has already been used; the session is revoked").into(),
+            ),
             Ok(Rotation::NotFound) => Some(self.dead_refresh_token(&old_hash).await),
-            Err(error) => Some(Err(store_error(error))),
+            Err(error) => Some(store_error(error).into()),
         };
-        if let Some(outcome) = outcome {
+        if let Some(refusal) = refusal {
             for key in &new_keys {
                 if let Err(error) = tokens.revoke(key).await {
                     tracing::warn!(%error, "could not remove the tokens of a failed Oz refresh");
                 }
             }
-            return outcome.map(Err);
+            return Err(refusal);
         }
         let presented = match self.carrier.find(head) {
             Found::Token(presented) if predecessors.contains(&TokenHash::of(&presented)) => {
@@ -150,6 +149,6 @@ impl Inner {
             _ => None,
         };
         let session = Session { family, session_id, access, refresh };
-        Ok(Ok(self.session_response(&user, &session, &device, presented)))
+        Ok(self.session_response(&user, &session, &device, presented))
     }
 }

@@ -11,7 +11,7 @@ use super::{
     ACCESS, AUDIENCE, DEVICE_INFO, DeviceInfo, Inner, MARKER_AUDIENCE, PREDECESSORS, SESSION_ID, user_object,
 };
 use crate::api::{ApiError, ApiResponse, Reply};
-use crate::dialect::store_error;
+use crate::dialect::{kit, store_error};
 use crate::store::{StoreError, TokenKind, TokenRecord};
 use crate::token::{OpaqueToken, TokenHash, random_id};
 use crate::user::User;
@@ -37,13 +37,6 @@ pub(super) fn new_session_id() -> Result<u64, ApiError> {
         ApiError::Internal
     })?;
     Ok((random & MAX_SESSION_ID).max(1))
-}
-
-pub(super) fn generate() -> Result<OpaqueToken, ApiError> {
-    OpaqueToken::generate().map_err(|error| {
-        tracing::error!(%error, "could not generate an Oz token");
-        ApiError::Internal
-    })
 }
 
 /// A session's new token pair.
@@ -123,8 +116,8 @@ impl Inner {
             ApiError::Internal
         })?;
         let session_id = new_session_id()?;
-        let access = generate()?;
-        let refresh = generate()?;
+        let access = kit::new_opaque_token()?;
+        let refresh = kit::new_opaque_token()?;
         let access = Issued { record: self.access_record(user, &family, session_id, &[]), token: access };
         let refresh_record = self.refresh_record(user, &family, session_id, &access.token.hash(), device);
         let refresh = Issued { token: refresh, record: refresh_record };

@@ -1,12 +1,11 @@
 //! Request validation in Oz's terms: field problems with codes 3, 4 and 5, and the login body.
 
 use http::StatusCode;
-use http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
 
+use super::error::error_response;
 use super::{DEVICE_INFO, DeviceInfo, ErrorCode, Inner};
-use crate::api::{ApiError, ApiRequest, ApiResponse};
-use crate::codec::{BodyFormat, BodyLimits, decode_body};
+use crate::api::Refusal;
 
 /// A refused request: status, code, message, details.
 pub(super) struct Failure {
@@ -14,6 +13,13 @@ pub(super) struct Failure {
     code: ErrorCode,
     message: &'static str,
     details: Option<Value>,
+}
+
+/// A failure is answered as it is, in Oz's shape.
+impl From<Failure> for Refusal {
+    fn from(failure: Failure) -> Self {
+        Refusal::Shaped(error_response(failure.status, failure.code, failure.message, failure.details))
+    }
 }
 
 impl Failure {
@@ -93,19 +99,6 @@ pub(super) struct Credentials {
 }
 
 impl Inner {
-    pub(super) fn fail(&self, failure: Failure) -> ApiResponse {
-        self.renderer.reply(failure.status, failure.code, failure.message, failure.details)
-    }
-
-    /// Decodes a JSON object body (415/413/400 as code 3).
-    pub(super) async fn body(&self, request: &ApiRequest) -> Result<Map<String, Value>, ApiResponse> {
-        let content_type = request.head.headers.get(CONTENT_TYPE);
-        decode_body(content_type, &request.body, &[BodyFormat::Json], &BodyLimits::default())
-            .await
-            .map(|decoded| decoded.fields)
-            .map_err(|error| self.renderer.respond(&ApiError::Codec(error), &request.head))
-    }
-
     pub(super) fn credentials(body: &Map<String, Value>) -> Result<Credentials, Failure> {
         let mut problems = Problems::default();
         let mut credentials = None;
