@@ -52,6 +52,7 @@ criterion_main!(benches);
 /// The whole per-request check of a JWT-protected route: the Meldeschein gate (carrier, cached
 /// signature check, claims, revocation list, active-user lookup).
 fn jwt_gate(c: &mut Criterion) {
+    use authmount::dialect::Dialect;
     use authmount::dialect::meldeschein::{AUDIENCE, Meldeschein, MeldescheinConfig};
     use authmount::services::Services;
     use authmount::token::jwt::{JwtKey, JwtService, KeyRing, TokenType};

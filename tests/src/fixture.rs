@@ -1,15 +1,13 @@
-//! The state every case starts from: in-memory stores on a manual clock, the five dialects'
-//! users, and the app served by both adapters.
+//! The state every case starts from: in-memory stores on a manual clock, the dialects' users,
+//! and the app (every registered dialect) served by both adapters.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use authmount::clock::{self, ManualClock};
-use authmount::dialect::amcr::{Amcr, AmcrConfig};
-use authmount::dialect::meldeschein::{Meldeschein, MeldescheinConfig};
-use authmount::dialect::minisass::{Minisass, MinisassConfig};
-use authmount::dialect::oz::{Oz, OzConfig};
-use authmount::dialect::tdar::{Tdar, TdarConfig};
+use authmount::dialect::minisass::MinisassConfig;
+use authmount::dialect::tdar::TdarConfig;
+use authmount::dialect::{BUILT_IN, DialectContext, Dialects, Registration};
 use authmount::mailer::OutboxMailer;
 use authmount::password::{Argon2Params, Argon2idHasher, PasswordHasher, PasswordService};
 use authmount::services::Services;
@@ -44,9 +42,32 @@ pub struct Fixture {
 /// The configured base of miniSASS reset links.
 pub const MINISASS_RESET_BASE: &str = "https://minisass.example.org/reset-password/";
 
+/// The group whose members may use the tDAR API (ann's; demo is not in it).
+pub const TDAR_GROUP: &str = "Badatel";
+
+/// What the dialects of every suite are built from: `services`, `jwt`, mail into `outbox`,
+/// and the suites' configurations. The servers are plain HTTP, so tDAR's cookie is not
+/// `Secure` (a real client would not send it back); only [`TDAR_GROUP`] may use the tDAR API;
+/// miniSASS reset links start with [`MINISASS_RESET_BASE`]. Every other dialect keeps its
+/// defaults.
+pub fn context(services: &Services, jwt: JwtService, outbox: &OutboxMailer) -> DialectContext {
+    DialectContext::new(services.clone(), jwt, Arc::new(outbox.clone()))
+        .with_config(TdarConfig {
+            insecure_cookies: true,
+            api_group: Some(TDAR_GROUP.into()),
+            ..Default::default()
+        })
+        .with_config(MinisassConfig { reset_link_base: MINISASS_RESET_BASE.to_owned(), ..Default::default() })
+}
+
 impl Fixture {
-    /// Builds the world.
+    /// Builds the world with authmount's dialects ([`BUILT_IN`]).
     pub async fn new() -> Self {
+        Self::with_dialects(BUILT_IN).await
+    }
+
+    /// Builds the world with the dialects of `registrations`.
+    pub async fn with_dialects(registrations: &[Registration]) -> Self {
         let clock = ManualClock::at_unix(START);
         // Cheap hashing parameters: the suite tests behaviour, the benchmarks measure cost.
         let hasher = Arc::new(
@@ -75,7 +96,7 @@ impl Fixture {
             .users
             .update_profile(
                 ann.id,
-                ProfileUpdate { groups: Some(vec!["Badatel".into()]), ..Default::default() },
+                ProfileUpdate { groups: Some(vec![TDAR_GROUP.into()]), ..Default::default() },
             )
             .await
             .expect("groups");
@@ -93,32 +114,11 @@ impl Fixture {
             NewUser::new("demo", created_at).with_email("demo@example.org").with_password_hash(hash("demo"));
         services.users.create(demo).await.expect("demo");
 
-        let amcr = Amcr::new(services.clone(), AmcrConfig::default());
         let key = JwtKey::hs256(b"conformance-suite-secret-of-32-bytes!").expect("key");
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), Arc::new(clock.clone()));
-        let meldeschein = Meldeschein::new(services.clone(), jwt.clone(), MeldescheinConfig::default());
-        let oz = Oz::new(services.clone(), OzConfig::default());
-        // Plain-HTTP test servers: a real client would not send `Secure` cookies back. Only
-        // members of ann's group may use the tDAR API (demo may not).
-        let tdar_config =
-            TdarConfig { insecure_cookies: true, api_group: Some("Badatel".into()), ..Default::default() };
-        let tdar = Tdar::new(services.clone(), tdar_config).expect("tdar config");
         let outbox = OutboxMailer::new();
-        let minisass_config =
-            MinisassConfig { reset_link_base: MINISASS_RESET_BASE.to_owned(), ..MinisassConfig::default() };
-        let minisass = Minisass::new(services.clone(), jwt, Arc::new(outbox.clone()), minisass_config);
-
-        let app = TestApp {
-            apis: vec![amcr.api(), meldeschein.api(), oz.api(), tdar.api(), minisass.api()],
-            whoami: vec![
-                ("/app/amcr/whoami".to_owned(), amcr.gate()),
-                ("/app/meldeschein/whoami/".to_owned(), meldeschein.gate()),
-                ("/app/oz/whoami".to_owned(), oz.gate()),
-                ("/app/tdar/whoami".to_owned(), tdar.gate()),
-                ("/app/minisass/whoami".to_owned(), minisass.gate()),
-            ],
-            booking: meldeschein.gate(),
-        };
+        let dialects = Dialects::build(registrations, &context(&services, jwt, &outbox)).expect("dialects");
+        let app = TestApp::new(&dialects);
         Self { clock, services, ann, ivan, app, outbox }
     }
 

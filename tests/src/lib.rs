@@ -22,6 +22,8 @@ pub mod shared_stores;
 
 use std::future::Future;
 
+use authmount::dialect::{BUILT_IN, Registration};
+
 pub use client::{Client, Recorded, Request, Response};
 pub use fixture::{Fixture, PASSWORD, START};
 pub use servers::{Adapter, TestApp};
@@ -43,9 +45,18 @@ where
     F: Fn(Case) -> Fut,
     Fut: Future<Output = ()>,
 {
+    on_both_adapters_with(BUILT_IN, case).await;
+}
+
+/// [`on_both_adapters`] with the dialects of `registrations` mounted.
+pub async fn on_both_adapters_with<F, Fut>(registrations: &[Registration], case: F)
+where
+    F: Fn(Case) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut transcripts: Vec<(Adapter, Vec<Recorded>)> = Vec::new();
     for adapter in Adapter::ALL {
-        let fixture = Fixture::new().await;
+        let fixture = Fixture::with_dialects(registrations).await;
         let running = servers::start(adapter, fixture.app.clone()).await;
         let client = running.client.clone();
         case(Case { client: client.clone(), fixture, adapter }).await;

@@ -5,6 +5,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use authmount::api::{Api, Gate};
+use authmount::dialect::Dialects;
 
 use crate::client::Client;
 
@@ -13,11 +14,25 @@ use crate::client::Client;
 pub struct TestApp {
     /// Mounted as they are.
     pub apis: Vec<Api>,
-    /// Routes (any method) answering `{"id", "username"}` for the gate's authenticated user.
+    /// Routes (any method) answering `{"id", "username"}` for the gate's authenticated user,
+    /// each served with and without a trailing slash.
     pub whoami: Vec<(String, Gate)>,
     /// `POST /api/meldeschein/` behind this gate: the `Meta` extractor, answering 201 with the
     /// meta object echoed.
     pub booking: Gate,
+}
+
+impl TestApp {
+    /// Every dialect's endpoints, `/app/<name>/whoami` behind each dialect's gate, and the
+    /// Meldeschein booking route.
+    pub fn new(dialects: &Dialects) -> Self {
+        let meldeschein = dialects.get("meldeschein").expect("the Meldeschein dialect is registered");
+        Self {
+            apis: dialects.apis(),
+            whoami: dialects.iter().map(|d| (format!("/app/{}/whoami", d.name()), d.gate())).collect(),
+            booking: meldeschein.gate(),
+        }
+    }
 }
 
 /// The path of the Meldeschein booking route.
@@ -91,11 +106,11 @@ async fn start_axum(app: TestApp) -> (SocketAddr, Box<dyn FnOnce() + Send>) {
         routes = routes.merge(router(api));
     }
     for (path, gate) in app.whoami {
+        let whoami =
+            any(|user: AuthUser| async move { json_reply(http::StatusCode::OK, whoami_body(&user.0)) });
         let protected = axum::Router::new()
-            .route(
-                &path,
-                any(|user: AuthUser| async move { json_reply(http::StatusCode::OK, whoami_body(&user.0)) }),
-            )
+            .route(&path, whoami.clone())
+            .route(&format!("{path}/"), whoami)
             .layer(AuthLayer::new(gate));
         routes = routes.merge(protected);
     }
@@ -142,11 +157,11 @@ fn start_actix(app: TestApp) -> (SocketAddr, Box<dyn FnOnce() + Send>) {
                 }
                 for (path, gate) in &app.whoami {
                     application = application.service(
-                        web::resource(path.as_str()).wrap(AuthMiddleware::new(gate.clone())).route(
-                            web::route().to(|user: AuthUser| async move {
+                        web::resource([path.clone(), format!("{path}/")])
+                            .wrap(AuthMiddleware::new(gate.clone()))
+                            .route(web::route().to(|user: AuthUser| async move {
                                 HttpResponse::Ok().json(whoami_body(&user.0))
-                            }),
-                        ),
+                            })),
                     );
                 }
                 application.service(

@@ -29,11 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use authmount::clock::{SharedClock, SystemClock};
-use authmount::dialect::amcr::{Amcr, AmcrConfig};
-use authmount::dialect::meldeschein::{Meldeschein, MeldescheinConfig};
-use authmount::dialect::minisass::{Minisass, MinisassConfig};
-use authmount::dialect::oz::{Oz, OzConfig};
-use authmount::dialect::tdar::{Tdar, TdarConfig};
+use authmount::dialect::Dialects;
 use authmount::mailer::OutboxMailer;
 use authmount::password::{Argon2Params, Argon2idHasher, PasswordHasher, PasswordService};
 use authmount::services::Services;
@@ -44,7 +40,7 @@ use authmount_redis::{RedisOptions, RedisStore};
 use authmount_sqlx::{PostgresStore, StoreOptions};
 use serde_json::json;
 
-use crate::fixture::{MINISASS_RESET_BASE, PASSWORD};
+use crate::fixture::{PASSWORD, context};
 use crate::servers::TestApp;
 
 /// The TCP proxy that cuts a store off, and the service URL pointed at it (shared with the store
@@ -55,7 +51,7 @@ pub use authmount_test_support::{Proxy, through};
 const SHARED_JWT_SECRET: &[u8] = b"multi-instance-suite-secret-32-bytes!";
 
 /// The group whose members may use the tDAR API (as in the conformance fixture).
-pub const TDAR_GROUP: &str = "Badatel";
+pub use crate::fixture::TDAR_GROUP;
 
 /// Where the two services are.
 #[derive(Debug, Clone)]
@@ -229,9 +225,9 @@ fn test_hasher() -> Arc<Argon2idHasher> {
 pub struct Instance {
     /// This instance's services (the stores are the shared ones).
     pub services: Services,
-    /// What its servers serve: the five dialects and the `/app/<dialect>/whoami` routes.
+    /// What its servers serve: every dialect and the `/app/<dialect>/whoami` routes.
     pub app: TestApp,
-    /// Where its miniSASS reset mails go (links start with [`MINISASS_RESET_BASE`]).
+    /// Where its miniSASS reset mails go (links start with [`MINISASS_RESET_BASE`](crate::fixture::MINISASS_RESET_BASE)).
     pub outbox: OutboxMailer,
 }
 
@@ -243,29 +239,11 @@ impl Instance {
         let services = Services::new(stores.users.clone(), stores.tokens.clone(), stores.counters.clone())
             .expect("services")
             .with_passwords(PasswordService::new(test_hasher()));
-        let amcr = Amcr::new(services.clone(), AmcrConfig::default());
         let key = JwtKey::hs256(SHARED_JWT_SECRET).expect("key");
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), clock);
-        let meldeschein = Meldeschein::new(services.clone(), jwt.clone(), MeldescheinConfig::default());
-        let oz = Oz::new(services.clone(), OzConfig::default());
-        let tdar_config =
-            TdarConfig { insecure_cookies: true, api_group: Some(TDAR_GROUP.into()), ..Default::default() };
-        let tdar = Tdar::new(services.clone(), tdar_config).expect("tdar config");
         let outbox = OutboxMailer::new();
-        let minisass_config =
-            MinisassConfig { reset_link_base: MINISASS_RESET_BASE.to_owned(), ..MinisassConfig::default() };
-        let minisass = Minisass::new(services.clone(), jwt, Arc::new(outbox.clone()), minisass_config);
-        let app = TestApp {
-            apis: vec![amcr.api(), meldeschein.api(), oz.api(), tdar.api(), minisass.api()],
-            whoami: vec![
-                ("/app/amcr/whoami".to_owned(), amcr.gate()),
-                ("/app/meldeschein/whoami/".to_owned(), meldeschein.gate()),
-                ("/app/oz/whoami".to_owned(), oz.gate()),
-                ("/app/tdar/whoami".to_owned(), tdar.gate()),
-                ("/app/minisass/whoami".to_owned(), minisass.gate()),
-            ],
-            booking: meldeschein.gate(),
-        };
+        let dialects = Dialects::built_in(&context(&services, jwt, &outbox)).expect("dialects");
+        let app = TestApp::new(&dialects);
         Self { services, app, outbox }
     }
 }

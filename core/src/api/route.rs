@@ -87,6 +87,41 @@ impl Route {
         Self { pattern: pattern.into(), methods, handler: Arc::new(handler), options: None }
     }
 
+    /// A route whose handler is `handler(state, request)`, `state` shared by every request: a
+    /// dialect's handlers are methods of its shared state.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use authmount::api::{ApiRequest, HandlerResult, Reply, Route};
+    /// use http::{Method, StatusCode};
+    ///
+    /// struct Greeter { greeting: &'static str }
+    /// impl Greeter {
+    ///     async fn greet(&self, _request: ApiRequest) -> HandlerResult {
+    ///         Ok(Reply::json(StatusCode::OK, &serde_json::json!({"greeting": self.greeting})).into_response())
+    ///     }
+    /// }
+    /// let state = Arc::new(Greeter { greeting: "hello" });
+    /// let route = Route::stateful("/greet/", &[Method::GET], state, |greeter, request| async move {
+    ///     greeter.greet(request).await
+    /// });
+    /// assert_eq!(route.pattern(), "/greet/");
+    /// ```
+    pub fn stateful<S, F, Fut>(
+        pattern: impl Into<Cow<'static, str>>,
+        methods: &[Method],
+        state: Arc<S>,
+        handler: F,
+    ) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(Arc<S>, ApiRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoHandlerResult,
+    {
+        Self::new(pattern, methods, move |request: ApiRequest| handler(Arc::clone(&state), request))
+    }
+
     /// Answers `OPTIONS` with DRF's endpoint description: `name`, `description`, `renders` and
     /// `parses` (as DRF's `SimpleMetadata` does for every API view).
     pub fn with_options(self, name: &str, description: &str) -> Self {

@@ -312,7 +312,7 @@ fn endpoints() -> &'static Endpoints {
     ENDPOINTS.get_or_init(|| {
         use std::sync::Arc;
 
-        use crate::dialect::{amcr, meldeschein, minisass, oz, tdar};
+        use crate::dialect::{Dialect, amcr, meldeschein, minisass, oz, tdar};
         use crate::token::jwt::{JwtKey, JwtService, KeyRing};
 
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");

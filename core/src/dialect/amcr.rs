@@ -42,6 +42,7 @@
 //! Strings may also be given as numbers. Optional elements whose attribute is absent (or not of
 //! the shape above) are left out; all text and attribute values are escaped.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,14 +51,14 @@ use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::drf::{self, DrfRenderer};
-use super::kit;
+use super::{BuildDialect, Dialect, DialectContext, kit};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Refusal, Reply, Route,
     UserCheck,
 };
 use crate::carrier::Carrier;
 use crate::codec::{BodyFormat, XmlDeclaration, XmlWriter};
-use crate::guard::{Guard, OpaqueVerifier, TokenVerifier};
+use crate::guard::{Guard, OpaqueVerifier};
 use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord};
 use crate::time_format::rfc3339;
@@ -127,7 +128,6 @@ struct Inner {
     services: Services,
     config: AmcrConfig,
     renderer: Arc<DrfRenderer>,
-    verifier: Arc<dyn TokenVerifier>,
     gate: Gate,
 }
 
@@ -145,6 +145,7 @@ impl Amcr {
     /// use std::sync::Arc;
     /// use std::time::SystemTime;
     /// use authmount::api::RequestBody;
+    /// use authmount::dialect::Dialect;
     /// use authmount::dialect::amcr::{Amcr, AmcrConfig};
     /// use authmount::password::{Argon2Params, Argon2idHasher, PasswordService};
     /// use authmount::services::Services;
@@ -182,52 +183,11 @@ impl Amcr {
     /// ```
     pub fn new(services: Services, config: AmcrConfig) -> Self {
         let renderer = Arc::new(DrfRenderer::new(HeaderValue::from_static("Bearer")));
-        let verifier: Arc<dyn TokenVerifier> =
-            Arc::new(OpaqueVerifier::new(services.tokens.clone(), TokenKind::Access, AUDIENCE));
-        let guard = Guard::new().with_shared(Carrier::bearer(), verifier.clone());
+        let verifier = OpaqueVerifier::new(services.tokens.clone(), TokenKind::Access, AUDIENCE);
+        let guard = Guard::new().with(Carrier::bearer(), verifier);
         let gate = Gate::new(guard, renderer.clone() as Arc<dyn ErrorRenderer>)
             .with_user_check(UserCheck::RequireActive(services.users.clone()));
-        Self { inner: Arc::new(Inner { services, config, renderer, verifier, gate }) }
-    }
-
-    /// The endpoints to mount: `POST /api/token-auth/` (route 0) and `GET /api/uzivatel-info/`
-    /// (route 1).
-    pub fn api(&self) -> Api {
-        let login = self.inner.clone();
-        let info = self.inner.clone();
-        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        Api::new("amcr", renderer)
-            .route(
-                Route::new(TOKEN_AUTH_PATH, &[Method::POST], move |request: ApiRequest| {
-                    let inner = login.clone();
-                    async move { inner.token_auth(request).await }
-                })
-                .with_options("Obtain Auth Token", ""),
-            )
-            .route(Route::new(USER_INFO_PATH, &[Method::GET], move |request: ApiRequest| {
-                let inner = info.clone();
-                async move { inner.user_info(request).await }
-            }))
-    }
-
-    /// The gate protecting an app's routes with AMCR tokens (`Authorization: Bearer <token>`,
-    /// keyword in any case), loading the user and refusing deactivated accounts (401 "User
-    /// inactive or deleted."). Refusals are DRF JSON with `WWW-Authenticate: Bearer`.
-    pub fn gate(&self) -> Gate {
-        self.inner.gate.clone()
-    }
-
-    /// Where AMCR tokens travel and what verifies them, in the order [`gate`](Self::gate) tries
-    /// them: for a guard that accepts several dialects' tokens on one route.
-    ///
-    /// ```
-    /// # let services = authmount::services::Services::in_memory().unwrap();
-    /// let amcr = authmount::dialect::amcr::Amcr::new(services, Default::default());
-    /// let carriers = amcr.carriers();
-    /// assert_eq!(carriers[0].0, authmount::carrier::Carrier::bearer());
-    /// ```
-    pub fn carriers(&self) -> Vec<(Carrier, Arc<dyn TokenVerifier>)> {
-        vec![(Carrier::bearer(), self.inner.verifier.clone())]
+        Self { inner: Arc::new(Inner { services, config, renderer, gate }) }
     }
 
     /// The configuration.
@@ -239,6 +199,52 @@ impl Amcr {
     /// the [module docs](self) for where each element comes from).
     pub fn user_document(&self, user: &User) -> String {
         user_document(user, &self.inner.config.namespace())
+    }
+}
+
+impl Dialect for Amcr {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    /// The endpoints to mount: `POST /api/token-auth/` (route 0) and `GET /api/uzivatel-info/`
+    /// (route 1).
+    fn api(&self) -> Api {
+        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
+        let inner = &self.inner;
+        Api::new(Self::NAME, renderer)
+            .route(
+                Route::stateful(
+                    TOKEN_AUTH_PATH,
+                    &[Method::POST],
+                    inner.clone(),
+                    |inner, request| async move { inner.token_auth(request).await },
+                )
+                .with_options("Obtain Auth Token", ""),
+            )
+            .route(Route::stateful(
+                USER_INFO_PATH,
+                &[Method::GET],
+                inner.clone(),
+                |inner, request| async move { inner.user_info(request).await },
+            ))
+    }
+
+    /// The gate protecting an app's routes with AMCR tokens (`Authorization: Bearer <token>`,
+    /// keyword in any case), loading the user and refusing deactivated accounts (401 "User
+    /// inactive or deleted."). Refusals are DRF JSON with `WWW-Authenticate: Bearer`.
+    fn gate(&self) -> Gate {
+        self.inner.gate.clone()
+    }
+}
+
+impl BuildDialect for Amcr {
+    const NAME: &'static str = "amcr";
+    type Config = AmcrConfig;
+    type Error = Infallible;
+
+    fn build(context: &DialectContext, config: AmcrConfig) -> Result<Self, Infallible> {
+        Ok(Self::new(context.services.clone(), config))
     }
 }
 

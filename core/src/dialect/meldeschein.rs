@@ -29,6 +29,7 @@
 //! attribute [`GRANTS_ATTRIBUTE`] (`"meldeschein"`) as
 //! `{"gemeinden": [1, 2], "vermieter": [10], "objekte": [100, 101]}`; see [`Grants`].
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ use quick_xml::reader::Reader;
 use serde_json::{Map, Value, json};
 
 use super::drf::{self, AuthWording, CharRules, DrfFormat, DrfRenderer, Fields};
-use super::store_error;
+use super::{BuildDialect, Dialect, DialectContext, store_error};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, Authenticated, ErrorRenderer, Gate, HandlerResult, Refusal,
     Reply, RequestBody, Route, UserCheck,
@@ -187,7 +188,6 @@ struct Inner {
     jwt: JwtService,
     config: MeldescheinConfig,
     renderer: Arc<DrfRenderer>,
-    carriers: Vec<(Carrier, Arc<dyn TokenVerifier>)>,
     gate: Gate,
 }
 
@@ -213,6 +213,7 @@ impl Meldeschein {
     /// use std::sync::Arc;
     /// use std::time::SystemTime;
     /// use authmount::api::RequestBody;
+    /// use authmount::dialect::Dialect;
     /// use authmount::dialect::meldeschein::{Meldeschein, MeldescheinConfig};
     /// use authmount::password::{Argon2Params, Argon2idHasher, PasswordService};
     /// use authmount::services::Services;
@@ -244,30 +245,36 @@ impl Meldeschein {
         let verifier: Arc<dyn TokenVerifier> = Arc::new(
             JwtVerifier::new(jwt.clone(), TokenType::Access).with_revocations(services.tokens.clone()),
         );
-        let mut carriers =
-            vec![(Carrier::authorization(config.header_prefix.clone(), false), verifier.clone())];
+        let mut guard = Guard::new()
+            .with_shared(Carrier::authorization(config.header_prefix.clone(), false), verifier.clone());
         if config.query_token {
-            carriers.push((Carrier::query(QUERY_PARAMETER), verifier));
+            guard = guard.with_shared(Carrier::query(QUERY_PARAMETER), verifier);
         }
-        let guard = carriers.iter().fold(Guard::new(), |guard, (carrier, verifier)| {
-            guard.with_shared(carrier.clone(), verifier.clone())
-        });
         let gate = Gate::new(guard, renderer.clone() as Arc<dyn ErrorRenderer>)
             .with_user_check(UserCheck::RequireActive(services.users.clone()));
-        Self { inner: Arc::new(Inner { services, jwt, config, renderer, carriers, gate }) }
+        Self { inner: Arc::new(Inner { services, jwt, config, renderer, gate }) }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MeldescheinConfig {
+        &self.inner.config
+    }
+}
+
+impl Dialect for Meldeschein {
+    fn name(&self) -> &'static str {
+        Self::NAME
     }
 
     /// The endpoints to mount: `POST /api/token/` (route 0), `GET /api/get-config/` (route 1)
     /// and `GET /api/meldeschein/schema/meta/` (route 2).
-    pub fn api(&self) -> Api {
-        let login = self.inner.clone();
-        let config = self.inner.clone();
+    fn api(&self) -> Api {
         let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        Api::new("meldeschein", renderer)
+        let inner = &self.inner;
+        Api::new(Self::NAME, renderer)
             .route(
-                Route::new(TOKEN_PATH, &[Method::POST], move |request: ApiRequest| {
-                    let inner = login.clone();
-                    async move { inner.token(request).await }
+                Route::stateful(TOKEN_PATH, &[Method::POST], inner.clone(), |inner, request| async move {
+                    inner.token(request).await
                 })
                 .with_options_metadata(json!({
                     "name": "Obtain Json Web Token",
@@ -276,23 +283,18 @@ impl Meldeschein {
                     "parses": ["application/json", "application/xml", "text/xml", "application/x-www-form-urlencoded"],
                 })),
             )
-            .route(Route::new(GET_CONFIG_PATH, &[Method::GET], move |request: ApiRequest| {
-                let inner = config.clone();
-                async move {
-                    let head = request.head.clone();
-                    let outcome = inner.get_config(request).await;
-                    let mut response =
-                        outcome.unwrap_or_else(|refusal| refusal.into_response(&*inner.renderer, &head));
-                    // A token may travel in the URL (`?jwt=`): keep it out of `Referer` headers,
-                    // refusals included.
-                    if inner.config.query_token {
-                        response.headers_mut().insert(
-                            http::header::REFERRER_POLICY,
-                            HeaderValue::from_static("no-referrer"),
-                        );
-                    }
+            .route(Route::stateful(GET_CONFIG_PATH, &[Method::GET], inner.clone(), |inner, request| async move {
+                let head = request.head.clone();
+                let outcome = inner.get_config(request).await;
+                let mut response = outcome.unwrap_or_else(|refusal| refusal.into_response(&*inner.renderer, &head));
+                // A token may travel in the URL (`?jwt=`): keep it out of `Referer` headers,
+                // refusals included.
+                if inner.config.query_token {
                     response
+                        .headers_mut()
+                        .insert(http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
                 }
+                response
             }))
             .route(Route::new(META_SCHEMA_PATH, &[Method::GET], |_request: ApiRequest| async {
                 let body = Bytes::from(meta_schema().to_string());
@@ -303,21 +305,20 @@ impl Meldeschein {
 
     /// The gate protecting an app's routes with Meldeschein JWTs (`Authorization: JWT <token>`,
     /// and `?jwt=` when enabled), checking revocations and loading the user (deactivated:
-    /// 401 "User inactive or deleted."). Business handlers then call [`extract_meta`].
-    pub fn gate(&self) -> Gate {
+    /// 401 "User inactive or deleted."). Business handlers then read the `meta` object with
+    /// [`extract_meta`] (or an adapter's `Meta` extractor).
+    fn gate(&self) -> Gate {
         self.inner.gate.clone()
     }
+}
 
-    /// Where Meldeschein JWTs travel (`Authorization: JWT`, then `?jwt=` when enabled) and what
-    /// verifies them, in the order [`gate`](Self::gate) tries them: for a guard that accepts
-    /// several dialects' tokens on one route.
-    pub fn carriers(&self) -> Vec<(Carrier, Arc<dyn TokenVerifier>)> {
-        self.inner.carriers.clone()
-    }
+impl BuildDialect for Meldeschein {
+    const NAME: &'static str = "meldeschein";
+    type Config = MeldescheinConfig;
+    type Error = Infallible;
 
-    /// The configuration.
-    pub fn config(&self) -> &MeldescheinConfig {
-        &self.inner.config
+    fn build(context: &DialectContext, config: MeldescheinConfig) -> Result<Self, Infallible> {
+        Ok(Self::new(context.services.clone(), context.jwt.clone(), config))
     }
 }
 

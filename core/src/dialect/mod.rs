@@ -1,5 +1,6 @@
-//! The documented APIs ("dialects"), each a module that builds an [`Api`](crate::api::Api) of its
-//! endpoints and a [`Gate`](crate::api::Gate) that protects an app's routes with its tokens.
+//! The documented APIs ("dialects"). Each is a module whose type implements [`Dialect`]: an
+//! [`Api`](crate::api::Api) of its endpoints for an adapter to mount, and a
+//! [`Gate`](crate::api::Gate) that protects an app's routes with its tokens.
 //!
 //! - [`amcr`]: DRF token authentication with `Bearer`, the user's profile as AMCR XML.
 //! - [`meldeschein`]: JWTs with the `JWT` prefix, JSON/XML/form bodies, the `meta` object.
@@ -10,13 +11,39 @@
 //! - [`drf`]: the Django REST framework conventions these share (field errors, error bodies).
 //! - [`kit`]: the steps every dialect's handlers share (a login check, an opaque token, store
 //!   failures).
+//!
+//! [`BUILT_IN`] lists them; [`Dialects::built_in`] builds them all from one [`DialectContext`]
+//! (the shared services, the JWT key ring, the mailer, each dialect's configuration), and
+//! [`Dialects::any_gate`] protects an app's routes with the tokens of every one ([`any_gate`]).
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use authmount::dialect::{Dialect, DialectContext, Dialects};
+//! use authmount::dialect::minisass::MinisassConfig;
+//! use authmount::mailer::OutboxMailer;
+//! use authmount::services::Services;
+//! use authmount::token::jwt::{JwtKey, JwtService, KeyRing};
+//!
+//! let services = Services::in_memory()?;
+//! let jwt = JwtService::new(KeyRing::new("k1", JwtKey::hs256(&[7; 32])?)?, services.clock.clone());
+//! let context = DialectContext::new(services.clone(), jwt, Arc::new(OutboxMailer::new()))
+//!     .with_config(MinisassConfig { reset_link_base: "https://app.example.org/reset/".into(), ..Default::default() });
+//! let dialects = Dialects::built_in(&context)?;
+//! for dialect in dialects.iter() {
+//!     println!("{}: {} routes", dialect.name(), dialect.api().routes().len());
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod amcr;
+mod any;
 pub mod drf;
 pub mod kit;
 pub mod meldeschein;
 pub mod minisass;
 pub mod oz;
+mod registry;
 pub mod tdar;
 
 #[cfg(test)]
@@ -24,4 +51,17 @@ mod security_tests;
 #[cfg(test)]
 mod testing;
 
+pub use any::any_gate;
 pub(crate) use kit::store_error;
+pub use registry::{BuildDialect, Dialect, DialectContext, DialectError, Dialects, Registration};
+
+/// The dialects authmount ships, in the order they are mounted and tried by [`any_gate`]: the
+/// registry the demo, the conformance suite and the shared-store tests build from. A new
+/// dialect is a module above and one line here.
+pub const BUILT_IN: &[Registration] = &[
+    Registration::of::<amcr::Amcr>(),
+    Registration::of::<meldeschein::Meldeschein>(),
+    Registration::of::<oz::Oz>(),
+    Registration::of::<tdar::Tdar>(),
+    Registration::of::<minisass::Minisass>(),
+];

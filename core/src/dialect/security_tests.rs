@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use serde_json::json;
 
+use super::Dialect as _;
 use super::testing::{PASSWORD, add_user, call, header, new_user, request, services, text};
 use super::{amcr, meldeschein, minisass, oz, tdar};
 use crate::api::{Api, ApiResponse, AuthState};

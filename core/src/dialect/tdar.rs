@@ -64,7 +64,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::kit::{self, BadLogin};
-use super::store_error;
+use super::{BuildDialect, Dialect, DialectContext, store_error};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Origin, Refusal, Reply,
     Route, UserCheck,
@@ -284,6 +284,7 @@ impl Tdar {
     /// use std::sync::Arc;
     /// use std::time::SystemTime;
     /// use authmount::api::RequestBody;
+    /// use authmount::dialect::Dialect;
     /// use authmount::dialect::tdar::{Tdar, TdarConfig};
     /// use authmount::password::{Argon2Params, Argon2idHasher, PasswordService};
     /// use authmount::services::Services;
@@ -338,33 +339,49 @@ impl Tdar {
         Ok(Self { inner: Arc::new(Inner { services, config, renderer, cookie, gate }) })
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &TdarConfig {
+        &self.inner.config
+    }
+}
+
+impl Dialect for Tdar {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
     /// The endpoints to mount: `POST /api/login` (route 0) and `POST /api/logout` (route 1).
-    pub fn api(&self) -> Api {
-        let login = self.inner.clone();
-        let logout = self.inner.clone();
+    fn api(&self) -> Api {
         let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        Api::new("tdar", renderer)
-            .route(Route::new(LOGIN_PATH, &[Method::POST], move |request: ApiRequest| {
-                let inner = login.clone();
-                async move { inner.login(request).await }
+        let inner = &self.inner;
+        Api::new(Self::NAME, renderer)
+            .route(Route::stateful(LOGIN_PATH, &[Method::POST], inner.clone(), |inner, request| async move {
+                inner.login(request).await
             }))
-            .route(Route::new(LOGOUT_PATH, &[Method::POST], move |request: ApiRequest| {
-                let inner = logout.clone();
-                async move { inner.logout(request).await }
-            }))
+            .route(Route::stateful(
+                LOGOUT_PATH,
+                &[Method::POST],
+                inner.clone(),
+                |inner, request| async move { inner.logout(request).await },
+            ))
     }
 
     /// The gate protecting an app's routes with tDAR sessions: the key in the query parameter
     /// or the cookie named [`TdarConfig::session_key_name`], the user loaded and refused when
     /// deactivated, cookie-borne state-changing requests from other sites refused. Refusals are
     /// 403 result containers (see the [module docs](self)).
-    pub fn gate(&self) -> Gate {
+    fn gate(&self) -> Gate {
         self.inner.gate.clone()
     }
+}
 
-    /// The configuration.
-    pub fn config(&self) -> &TdarConfig {
-        &self.inner.config
+impl BuildDialect for Tdar {
+    const NAME: &'static str = "tdar";
+    type Config = TdarConfig;
+    type Error = TdarConfigError;
+
+    fn build(context: &DialectContext, config: TdarConfig) -> Result<Self, TdarConfigError> {
+        Self::new(context.services.clone(), config)
     }
 }
 

@@ -5,6 +5,7 @@
 //! next; the first token found decides. The answer is an [`Identity`] or a [`Rejection`] that
 //! tells "no credentials" from "invalid credentials", so each dialect can shape its own 401.
 
+mod any_verifier;
 mod identity;
 mod jwt_verifier;
 mod opaque_verifier;
@@ -12,6 +13,7 @@ mod rejection;
 mod verified_tokens;
 mod verifier;
 
+pub use any_verifier::AnyVerifier;
 pub use identity::{Credential, Identity};
 pub use jwt_verifier::{JwtVerifier, SESSION_CLAIM, session_of};
 pub use opaque_verifier::OpaqueVerifier;

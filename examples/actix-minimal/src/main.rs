@@ -2,6 +2,7 @@
 //! `cargo run -p actix-minimal`, then log in as ann / "correct horse battery".
 
 use actix_web::{App, HttpServer, web};
+use authmount::dialect::Dialect;
 use authmount::dialect::amcr::{Amcr, AmcrConfig};
 use authmount::services::Services;
 use authmount::user::NewUser;

@@ -1,6 +1,7 @@
 //! authmount on axum: the AMCR token API, and an app route that needs an AMCR token.
 //! `cargo run -p axum-minimal`, then log in as ann / "correct horse battery".
 
+use authmount::dialect::Dialect;
 use authmount::dialect::amcr::{Amcr, AmcrConfig};
 use authmount::services::Services;
 use authmount::user::NewUser;

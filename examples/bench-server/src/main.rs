@@ -21,6 +21,7 @@ use std::time::{Instant, SystemTime};
 
 use authmount::abuse::LoginLimits;
 use authmount::api::{Api, Gate};
+use authmount::dialect::Dialect;
 use authmount::dialect::amcr::{Amcr, AmcrConfig};
 use authmount::dialect::meldeschein::{Meldeschein, MeldescheinConfig};
 use authmount::password::{Argon2Params, Argon2idHasher, PasswordHasher, PasswordService};

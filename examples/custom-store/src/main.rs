@@ -16,6 +16,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use authmount::dialect::Dialect;
 use authmount::dialect::amcr::{Amcr, AmcrConfig, TOKEN_AUTH_PATH, USER_INFO_PATH};
 use authmount::password::{Argon2Params, Argon2idHasher, PasswordService};
 use authmount::services::Services;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use authmount::api::{Api, ApiResponse, RequestBody};
+use authmount::dialect::Dialect;
 use authmount::dialect::amcr::{Amcr, AmcrConfig, TOKEN_AUTH_PATH};
 use authmount::login::{Authenticator, LoginError};
 use authmount::password::{PasswordHasher, PasswordService, Verification};

@@ -20,7 +20,7 @@ pub const BOOKING_PATH: &str = "/api/meldeschein/";
 pub struct DemoApp {
     /// Every mounted dialect's endpoints.
     pub apis: Vec<Api>,
-    /// The gate of `GET /api/whoami` (any dialect's token: [`crate::whoami::gate`]).
+    /// The gate of `GET /api/whoami` (any dialect's token: [`Dialects::any_gate`](authmount::dialect::Dialects::any_gate)).
     pub whoami: Gate,
     /// The gate of `POST /api/meldeschein/` (the Meldeschein gate).
     pub booking: Gate,

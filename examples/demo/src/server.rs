@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use authmount::dialect::Dialects;
 use authmount::services::Services;
 use authmount::store::StoreError;
 use authmount::token::jwt::{JwtKey, JwtService, KeyRing};
@@ -18,7 +19,7 @@ use crate::DemoError;
 use crate::app::{BOOKING_PATH, DemoApp, WHOAMI_PATH};
 use crate::cli::Framework;
 use crate::config::DemoConfig;
-use crate::dialects::{self, Credentials, DialectContext, LoginRequest, Mounted};
+use crate::dialects::{self, Credentials, LoginRequest};
 use crate::secret::{JwtSecret, SECRET_FILE_NAME, SecretSource};
 use crate::stores::{StoreSpec, Stores};
 
@@ -128,7 +129,7 @@ pub struct Banner<'a> {
     /// The demo user's password, when this start created it.
     pub demo_password: Option<&'a str>,
     /// The mounted dialects.
-    pub mounted: &'a [Mounted],
+    pub dialects: &'a Dialects,
 }
 
 impl Banner<'_> {
@@ -160,18 +161,24 @@ impl Banner<'_> {
             }
         }
         let _ = writeln!(out, "\ndialects:");
-        for mounted in self.mounted {
+        for dialect in self.dialects.iter() {
+            let Some(hint) = dialects::hint(dialect.name()) else {
+                let api = dialect.api();
+                let first = api.routes().first().map(|route| route.pattern().to_owned()).unwrap_or_default();
+                let _ = writeln!(out, "  {:<12} {base}{first}", dialect.name());
+                continue;
+            };
             let who = Credentials {
                 username: DEMO_USERNAME,
                 email: DEMO_EMAIL,
                 password: self.demo_password.unwrap_or_default(),
             };
-            let login = (mounted.login)(&who);
-            let _ = writeln!(out, "  {:<12} {base}{}", mounted.name, login.path);
+            let login = (hint.login)(&who);
+            let _ = writeln!(out, "  {:<12} {base}{}", dialect.name(), login.path);
             if self.demo_password.is_some() {
                 let _ = writeln!(out, "    {}", curl_line(base, &login));
             }
-            for line in mounted.usage.replace("{base}", base).lines() {
+            for line in hint.usage.replace("{base}", base).lines() {
                 // Ready-to-paste lines only when the demo user's password was printed too.
                 if self.demo_password.is_some() || !line.starts_with("curl ") {
                     let _ = writeln!(out, "    {line}");
@@ -282,16 +289,12 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
     if config.minisass.reset_link_base.is_none() {
         config.minisass.reset_link_base = Some(format!("{base}{}", reset_verify_base()));
     }
-    let context = DialectContext { services: services.clone(), jwt, config: config.clone() };
-    let mounted = dialects::all(&context)?;
-    let booking = Mounted::find(&mounted, "meldeschein")
-        .map(|m| m.gate.clone())
+    let dialects = dialects::build(&services, &jwt, &config)?;
+    let booking = dialects
+        .get("meldeschein")
+        .map(|meldeschein| meldeschein.gate())
         .ok_or_else(|| DemoError::Other("the Meldeschein dialect is not mounted".to_owned()))?;
-    let app = DemoApp {
-        apis: mounted.iter().map(|m| m.api.clone()).collect(),
-        whoami: crate::whoami::gate(&mounted, services.users.clone()),
-        booking,
-    };
+    let app = DemoApp { apis: dialects.apis(), whoami: dialects.any_gate(services.users.clone()), booking };
 
     let demo_password = ensure_demo_user(&stores, &services).await?;
     if demo_password.is_some() {
@@ -305,7 +308,7 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
         config: &config,
         secret: &secret.source,
         demo_password: demo_password.as_deref(),
-        mounted: &mounted,
+        dialects: &dialects,
     };
     let _ = out.write_all(banner.render().as_bytes());
     let _ = out.flush();
@@ -498,8 +501,7 @@ mod tests {
         );
         let mut config = DemoConfig::default();
         config.jwt.secret = Some(crate::config::Secret::new("never-printed-secret-of-32-bytes!!"));
-        let mounted =
-            dialects::all(&DialectContext { services, jwt, config: config.clone() }).expect("dialects");
+        let dialects = dialects::build(&services, &jwt, &config).expect("dialects");
         let (users, tokens) = (StoreSpec::Memory, "redis://:pw@cache".parse().expect("spec"));
         Banner {
             framework: Framework::Axum,
@@ -509,7 +511,7 @@ mod tests {
             config: &config,
             secret: &SecretSource::Configured,
             demo_password: password,
-            mounted: &mounted,
+            dialects: &dialects,
         }
         .render()
     }

@@ -83,6 +83,7 @@
 mod account;
 mod session;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,6 +92,7 @@ use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::drf::{self, CharRules, DrfRenderer, Fields};
+use super::{BuildDialect, Dialect, DialectContext};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Refusal, Reply, Route,
     UserCheck,
@@ -203,6 +205,7 @@ impl Minisass {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// use std::sync::Arc;
     /// use authmount::api::RequestBody;
+    /// use authmount::dialect::Dialect;
     /// use authmount::dialect::minisass::{Minisass, MinisassConfig};
     /// use authmount::mailer::OutboxMailer;
     /// use authmount::password::{Argon2Params, Argon2idHasher, PasswordService};
@@ -255,13 +258,33 @@ impl Minisass {
         Self { inner: Arc::new(Inner { services, jwt, mailer, config, renderer, gate }) }
     }
 
+    /// The route at `path` answered by `handler` over the shared state.
+    fn route<F, Fut>(&self, path: &'static str, methods: &[Method], handler: F) -> Route
+    where
+        F: Fn(Arc<Inner>, ApiRequest) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = HandlerResult> + Send + 'static,
+    {
+        Route::stateful(path, methods, self.inner.clone(), handler)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MinisassConfig {
+        &self.inner.config
+    }
+}
+
+impl Dialect for Minisass {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
     /// The endpoints to mount, in this order: login, token, refresh, token/refresh,
     /// check-auth-status, logout, register, request-reset, verify-password-reset,
     /// update-password-reset (see the [module docs](self)).
-    pub fn api(&self) -> Api {
+    fn api(&self) -> Api {
         let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
         let post = &[Method::POST];
-        Api::new("minisass", renderer)
+        Api::new(Self::NAME, renderer)
             .route(
                 self.route(LOGIN_PATH, post, |inner, request| async move { inner.login(request).await })
                     .with_options(
@@ -296,25 +319,21 @@ impl Minisass {
             }))
     }
 
-    fn route<F, Fut>(&self, path: &'static str, methods: &[Method], handler: F) -> Route
-    where
-        F: Fn(Arc<Inner>, ApiRequest) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = HandlerResult> + Send + 'static,
-    {
-        let inner = self.inner.clone();
-        Route::new(path, methods, move |request: ApiRequest| handler(inner.clone(), request))
-    }
-
     /// The gate protecting an app's routes with miniSASS access tokens (`Authorization: Bearer
     /// <access>`, keyword case-sensitive), checking revocations and loading the user
     /// (deactivated: 401 "User is inactive").
-    pub fn gate(&self) -> Gate {
+    fn gate(&self) -> Gate {
         self.inner.gate.clone()
     }
+}
 
-    /// The configuration.
-    pub fn config(&self) -> &MinisassConfig {
-        &self.inner.config
+impl BuildDialect for Minisass {
+    const NAME: &'static str = "minisass";
+    type Config = MinisassConfig;
+    type Error = Infallible;
+
+    fn build(context: &DialectContext, config: MinisassConfig) -> Result<Self, Infallible> {
+        Ok(Self::new(context.services.clone(), context.jwt.clone(), context.mailer.clone(), config))
     }
 }
 

@@ -91,11 +91,13 @@ mod user;
 mod validation;
 mod verifier;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::{HeaderName, Method};
 
-use crate::api::{Api, ApiRequest, ErrorRenderer, Gate, Route, UserCheck};
+use super::{BuildDialect, Dialect, DialectContext};
+use crate::api::{Api, ErrorRenderer, Gate, Route, UserCheck};
 use crate::carrier::Carrier;
 use crate::guard::{Guard, OpaqueVerifier};
 use crate::services::Services;
@@ -155,6 +157,7 @@ impl Oz {
     /// use std::sync::Arc;
     /// use std::time::SystemTime;
     /// use authmount::api::{AuthState, RequestBody};
+    /// use authmount::dialect::Dialect;
     /// use authmount::dialect::oz::{Oz, OzConfig};
     /// use authmount::password::{Argon2Params, Argon2idHasher, PasswordService};
     /// use authmount::services::Services;
@@ -203,30 +206,6 @@ impl Oz {
         Self { inner: Arc::new(Inner { services, config, renderer, gate, carrier }) }
     }
 
-    /// The endpoints to mount: `POST /api/authorize/auth` (route 0) and
-    /// `POST /api/authorize/refresh/` (route 1).
-    pub fn api(&self) -> Api {
-        let login = self.inner.clone();
-        let refresh = self.inner.clone();
-        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        Api::new("oz", renderer)
-            .route(Route::new(AUTH_PATH, &[Method::POST], move |request: ApiRequest| {
-                let inner = login.clone();
-                async move { inner.auth(request).await }
-            }))
-            .route(Route::new(REFRESH_PATH, &[Method::POST], move |request: ApiRequest| {
-                let inner = refresh.clone();
-                async move { inner.refresh(request).await }
-            }))
-    }
-
-    /// The gate protecting an app's routes with Oz access tokens
-    /// (`X-Forensic-Access-Token: <access_token>`): each use extends the token's idle expiry,
-    /// retires the token it replaced at a refresh, and loads the user (deactivated: 403 code 9).
-    pub fn gate(&self) -> Gate {
-        self.inner.gate.clone()
-    }
-
     /// The configuration.
     pub fn config(&self) -> &OzConfig {
         &self.inner.config
@@ -235,6 +214,46 @@ impl Oz {
     /// The error renderer, for app routes that answer in Oz's shape.
     pub fn renderer(&self) -> &OzRenderer {
         &self.inner.renderer
+    }
+}
+
+impl Dialect for Oz {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    /// The endpoints to mount: `POST /api/authorize/auth` (route 0) and
+    /// `POST /api/authorize/refresh/` (route 1).
+    fn api(&self) -> Api {
+        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
+        let inner = &self.inner;
+        Api::new(Self::NAME, renderer)
+            .route(Route::stateful(AUTH_PATH, &[Method::POST], inner.clone(), |inner, request| async move {
+                inner.auth(request).await
+            }))
+            .route(Route::stateful(
+                REFRESH_PATH,
+                &[Method::POST],
+                inner.clone(),
+                |inner, request| async move { inner.refresh(request).await },
+            ))
+    }
+
+    /// The gate protecting an app's routes with Oz access tokens
+    /// (`X-Forensic-Access-Token: <access_token>`): each use extends the token's idle expiry,
+    /// retires the token it replaced at a refresh, and loads the user (deactivated: 403 code 9).
+    fn gate(&self) -> Gate {
+        self.inner.gate.clone()
+    }
+}
+
+impl BuildDialect for Oz {
+    const NAME: &'static str = "oz";
+    type Config = OzConfig;
+    type Error = Infallible;
+
+    fn build(context: &DialectContext, config: OzConfig) -> Result<Self, Infallible> {
+        Ok(Self::new(context.services.clone(), config))
     }
 }
 
