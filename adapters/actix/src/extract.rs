@@ -1,8 +1,9 @@
 //! Extractors for handlers behind [`AuthMiddleware`](crate::AuthMiddleware).
 //!
 //! They read the [`AuthState`] the middleware kept in the request's extensions; they make no
-//! decision of their own. Dialect-specific extractors (such as Meldeschein's request `Meta`)
-//! belong in this module too, next to these.
+//! decision of their own. Values a dialect reads from an authenticated request and its body
+//! (such as Meldeschein's [`Meta`](crate::Meta)) come through the one generic extractor
+//! [`Gated<T>`](crate::Gated).
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use authmount::api::adapter::Unauthenticated;
 use authmount::api::{AuthState, Authenticated, Denial};
 use authmount::guard::Identity;
 use authmount::user::{User, UserId};
@@ -60,11 +62,12 @@ impl FromRequest for AuthUser {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(match state_of(request) {
-            Some(AuthState::Authenticated(authenticated)) => Ok(Self(authenticated)),
-            Some(AuthState::Denied(denial)) => Err(AuthRejection::denied(denial)),
-            None => Err(AuthRejection::missing_middleware(request)),
-        })
+        let state = request.extensions().get::<AuthState>().cloned();
+        ready(
+            AuthState::required(state.as_ref())
+                .map(Self)
+                .map_err(|refused| AuthRejection::new(refused, request)),
+        )
     }
 }
 
@@ -112,12 +115,12 @@ impl FromRequest for MaybeAuthUser {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(match state_of(request) {
-            Some(AuthState::Authenticated(authenticated)) => Ok(Self(Some(authenticated))),
-            Some(AuthState::Denied(denial)) if denial.is_no_credentials() => Ok(Self(None)),
-            Some(AuthState::Denied(denial)) => Err(AuthRejection::denied(denial)),
-            None => Err(AuthRejection::missing_middleware(request)),
-        })
+        let state = request.extensions().get::<AuthState>().cloned();
+        ready(
+            AuthState::optional(state.as_ref())
+                .map(Self)
+                .map_err(|refused| AuthRejection::new(refused, request)),
+        )
     }
 }
 
@@ -138,9 +141,15 @@ impl AuthRejection {
         Self(Reason::Denied(denial))
     }
 
-    pub(crate) fn missing_middleware(request: &HttpRequest) -> Self {
-        tracing::error!(path = request.path(), "{NO_MIDDLEWARE}");
-        Self(Reason::MissingMiddleware)
+    /// The rejection for `request` (a missing middleware is logged).
+    pub(crate) fn new(refused: Unauthenticated, request: &HttpRequest) -> Self {
+        match refused {
+            Unauthenticated::Denied(denial) => Self::denied(denial),
+            Unauthenticated::NoGate => {
+                tracing::error!(path = request.path(), "{NO_MIDDLEWARE}");
+                Self(Reason::MissingMiddleware)
+            }
+        }
     }
 
     /// The gate's refusal, or `None` when no middleware ran.
@@ -179,9 +188,4 @@ impl ResponseError for AuthRejection {
             }
         }
     }
-}
-
-/// The [`AuthState`] the middleware kept for `request`, if one ran.
-pub(crate) fn state_of(request: &HttpRequest) -> Option<AuthState> {
-    request.extensions().get::<AuthState>().cloned()
 }

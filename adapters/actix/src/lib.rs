@@ -44,14 +44,18 @@
 //! ```
 //!
 //! Optional authentication uses [`MaybeAuthUser`], not `Option<AuthUser>`: see its documentation.
+//! [`Gated<T>`](Gated) hands on any value a dialect reads from an authenticated request
+//! (Meldeschein's [`Meta`]). The core is re-exported as [`authmount`](mod@authmount).
 
 mod convert;
 pub mod extract;
-mod meldeschein;
+mod gated;
 mod middleware;
 mod mount;
 
+/// The core, re-exported so an app keeps one `authmount` version in step with this adapter.
+pub use authmount;
 pub use extract::{AuthRejection, AuthUser, MaybeAuthUser};
-pub use meldeschein::Meta;
+pub use gated::{Gated, Meta};
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};
 pub use mount::configure;

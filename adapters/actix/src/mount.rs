@@ -6,8 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{HttpRequest, HttpResponse, web};
 use authmount::abuse::ClientAddr;
-use authmount::api::{Api, BODY_READ_TIMEOUT, RequestBody};
-use bytes::BytesMut;
+use authmount::api::adapter::{self, BodyError};
+use authmount::api::{Api, RequestBody};
 use futures_util::StreamExt;
 
 use crate::convert;
@@ -63,33 +63,9 @@ async fn answer(api: &Api, index: usize, request: HttpRequest, payload: web::Pay
     convert::response(api.call(index, head, body).await).map_into_boxed_body()
 }
 
-/// Reads the body up to `limit` bytes.
-pub(crate) async fn read_body(request: &HttpRequest, mut payload: web::Payload, limit: usize) -> RequestBody {
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return RequestBody::TooLarge;
-    }
-    let capacity = declared.map_or(0, |length| length as usize);
-    let read = async move {
-        let mut body = BytesMut::with_capacity(capacity);
-        while let Some(chunk) = payload.next().await {
-            match chunk {
-                Ok(chunk) if body.len() + chunk.len() > limit => return RequestBody::TooLarge,
-                Ok(chunk) => body.extend_from_slice(&chunk),
-                Err(error) => {
-                    tracing::debug!(%error, "authmount: request body broke off");
-                    return RequestBody::Incomplete;
-                }
-            }
-        }
-        RequestBody::Complete(body.freeze())
-    };
-    actix_web::rt::time::timeout(BODY_READ_TIMEOUT, read).await.unwrap_or_else(|_| {
-        tracing::debug!("authmount: request body not complete within {BODY_READ_TIMEOUT:?}");
-        RequestBody::Incomplete
-    })
+/// Reads the body up to `limit` bytes ([`adapter::read_body`]).
+pub(crate) async fn read_body(request: &HttpRequest, payload: web::Payload, limit: usize) -> RequestBody {
+    let content_length = request.headers().get(CONTENT_LENGTH).map(|value| value.as_bytes());
+    let chunks = payload.map(|chunk| chunk.map_err(|error| BodyError::Broken(Box::new(error))));
+    adapter::read_body(content_length, chunks, limit).await
 }

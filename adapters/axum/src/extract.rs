@@ -5,10 +5,13 @@
 //! - `Option<AuthUser>`: the user is optional; `None` when the request carries no credentials,
 //!   still refused when it carries broken, expired or revoked ones.
 //!
-//! Dialect-specific extractors (e.g. Meldeschein's granted IDs) belong in this module too.
+//! - [`Gated<T>`](crate::Gated): any value a dialect reads from an authenticated request and its
+//!   body ([`FromGated`](authmount::api::adapter::FromGated)), such as Meldeschein's
+//!   [`Meta`](crate::Meta).
 
 use std::sync::Arc;
 
+use authmount::api::adapter::Unauthenticated;
 use authmount::api::{AuthState, Authenticated, Denial};
 use authmount::guard::Identity;
 use authmount::user::{User, UserId};
@@ -66,25 +69,15 @@ impl AuthUser {
     pub fn user(&self) -> Option<&User> {
         self.0.user.as_deref()
     }
-
-    /// The state the layer left in `parts`, as an extractor result.
-    fn from_parts(parts: &Parts) -> Result<Self, AuthRejection> {
-        match parts.extensions.get::<AuthState>() {
-            Some(AuthState::Authenticated(authenticated)) => Ok(Self(Arc::clone(authenticated))),
-            Some(AuthState::Denied(denial)) => Err(AuthRejection::Denied(Arc::clone(denial))),
-            None => {
-                tracing::error!(path = %parts.uri.path(), "{MISSING_LAYER_MESSAGE}");
-                Err(AuthRejection::MissingLayer)
-            }
-        }
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::from_parts(parts)
+        AuthState::required(parts.extensions.get())
+            .map(Self)
+            .map_err(|refused| AuthRejection::new(refused, parts))
     }
 }
 
@@ -93,11 +86,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
-        match Self::from_parts(parts) {
-            Ok(user) => Ok(Some(user)),
-            Err(AuthRejection::Denied(denial)) if denial.is_no_credentials() => Ok(None),
-            Err(rejection) => Err(rejection),
-        }
+        let user = AuthState::optional(parts.extensions.get())
+            .map_err(|refused| AuthRejection::new(refused, parts))?;
+        Ok(user.map(Self))
     }
 }
 
@@ -115,6 +106,17 @@ pub enum AuthRejection {
 }
 
 impl AuthRejection {
+    /// The rejection for the request whose head is `parts` (a missing layer is logged).
+    pub(crate) fn new(refused: Unauthenticated, parts: &Parts) -> Self {
+        match refused {
+            Unauthenticated::Denied(denial) => Self::Denied(denial),
+            Unauthenticated::NoGate => {
+                tracing::error!(path = %parts.uri.path(), "{MISSING_LAYER_MESSAGE}");
+                Self::MissingLayer
+            }
+        }
+    }
+
     /// The status the rejection answers with.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -8,7 +8,10 @@
 //! - [`AuthLayer`] runs a [`Gate`](authmount::api::Gate) on every request of the routes it
 //!   wraps and keeps the outcome in the request extensions.
 //! - [`AuthUser`] (and `Option<AuthUser>`) hands the authenticated user to your handlers, or
-//!   answers with the dialect's own 401.
+//!   answers with the dialect's own 401; [`Gated<T>`](Gated) hands on any value a dialect reads
+//!   from an authenticated request (Meldeschein's [`Meta`]).
+//!
+//! The core is re-exported as [`authmount`](mod@authmount): `authmount_axum::authmount::...`.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -48,11 +51,13 @@
 //! ```
 
 pub mod extract;
+mod gated;
 mod layer;
-mod meldeschein;
 mod router;
 
+/// The core, re-exported so an app keeps one `authmount` version in step with this adapter.
+pub use authmount;
 pub use extract::{AuthRejection, AuthUser};
+pub use gated::{Gated, Meta};
 pub use layer::{AuthLayer, AuthService};
-pub use meldeschein::Meta;
 pub use router::router;

@@ -5,16 +5,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use authmount::abuse::ClientAddr;
-use authmount::api::{Api, BODY_READ_TIMEOUT, RequestBody};
+use authmount::api::adapter::{self, BodyError};
+use authmount::api::{Api, RequestBody};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::any;
-use http::HeaderMap;
+use futures_util::StreamExt;
 use http::header::CONTENT_LENGTH;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::{HeaderMap, HeaderValue};
+use http_body_util::LengthLimitError;
 
 /// Mounts every route of `api` at both of its [`Route::paths`](authmount::api::Route::paths)
 /// (with and without the trailing slash).
@@ -64,41 +66,22 @@ async fn serve(api: &Api, index: usize, request: Request) -> Response {
     api.call(index, head, body).await.map(Body::from)
 }
 
-/// The body, at most `limit` bytes of it.
+/// The body, at most `limit` bytes of it ([`adapter::read_body`]). A limit set by an outer
+/// layer (such as `tower_http::limit`) reads as [`BodyError::TooLarge`] too.
 pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> RequestBody {
-    let limit_u64 = u64::try_from(limit).unwrap_or(u64::MAX);
-    if declared_length(headers).is_some_and(|length| length > limit_u64) {
-        return RequestBody::TooLarge;
-    }
-    let Ok(collected) = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect()).await
-    else {
-        tracing::debug!("authmount: request body not complete within {BODY_READ_TIMEOUT:?}");
-        return RequestBody::Incomplete;
-    };
-    match collected {
-        Ok(collected) => RequestBody::Complete(collected.to_bytes()),
-        Err(error) if is_length_limit(error.as_ref()) => RequestBody::TooLarge,
-        Err(error) => {
-            tracing::debug!(%error, "authmount: request body ended early");
-            RequestBody::Incomplete
-        }
-    }
+    let chunks = body.into_data_stream().map(|chunk| chunk.map_err(classify));
+    adapter::read_body(headers.get(CONTENT_LENGTH).map(HeaderValue::as_bytes), chunks, limit).await
 }
 
-/// The `Content-Length` the client declared, if it is a number.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// Whether a body error is a length limit: ours, or one set by an outer layer (such as
-/// `tower_http::limit`), possibly wrapped in other errors.
-fn is_length_limit(error: &(dyn StdError + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(error) = current {
-        if error.is::<LengthLimitError>() {
-            return true;
+/// A body error as the core takes it: a length limit (ours, or one set by an outer layer,
+/// possibly wrapped in other errors) or a broken body.
+fn classify(error: axum::Error) -> BodyError {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(&error);
+    while let Some(cause) = current {
+        if cause.is::<LengthLimitError>() {
+            return BodyError::TooLarge;
         }
-        current = error.source();
+        current = cause.source();
     }
-    false
+    BodyError::Broken(Box::new(error))
 }

@@ -13,8 +13,10 @@
 //!
 //! Protecting the app's own routes goes through a [`Gate`]: the dialect's guard plus its error
 //! shape. Adapters run it in their middleware and keep the outcome ([`AuthState`]) in the request
-//! extensions for their extractors.
+//! extensions for their extractors. The [`adapter`] kit is everything else an adapter needs:
+//! body reading, the required/optional user, and extractors written once for every framework.
 
+pub mod adapter;
 mod cross_site;
 mod error;
 mod gate;

@@ -33,6 +33,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
@@ -43,6 +44,7 @@ use serde_json::{Map, Value, json};
 
 use super::drf::{self, AuthWording, CharRules, DrfFormat, DrfRenderer, Fields};
 use super::{BuildDialect, Dialect, DialectContext, store_error};
+use crate::api::adapter::{FromGated, GatedRequest};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, Authenticated, ErrorRenderer, Gate, HandlerResult, Refusal,
     Reply, RequestBody, Route, UserCheck,
@@ -501,6 +503,17 @@ pub async fn extract_meta(
         return Err(renderer.respond(&ApiError::Forbidden(drf::PERMISSION_DENIED), head));
     }
     Ok(MetaRequest { meta, data, format: renderer.response_format(head) })
+}
+
+/// The extractor adapters offer for business routes (`authmount_axum::Meta`,
+/// `authmount_actix::Meta`): [`extract_meta`] over a body of at most [`META_BODY_LIMIT`] bytes.
+#[async_trait]
+impl FromGated for MetaRequest {
+    const BODY_LIMIT: usize = META_BODY_LIMIT;
+
+    async fn from_gated(request: GatedRequest<'_>) -> Result<Self, ApiResponse> {
+        extract_meta(request.authenticated, request.head, &request.body).await
+    }
 }
 
 /// Takes the raw `meta` value out of a decoded body; the rest is the call's data.
