@@ -51,7 +51,7 @@ use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::drf::{self, DrfRenderer};
-use super::{BuildDialect, Dialect, DialectContext, kit};
+use super::{BuildDialect, kit};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Refusal, Reply, Route,
     UserCheck,
@@ -117,8 +117,12 @@ impl AmcrConfig {
     }
 }
 
-/// The AMCR dialect: its [`Api`] (login and user info) and the [`Gate`] that protects an app's
-/// routes with AMCR tokens. Cheap to clone.
+/// The AMCR dialect ([`Dialect`](super::Dialect)). Cheap to clone.
+///
+/// - Its [`Api`]: `POST /api/token-auth/` (route 0) and `GET /api/uzivatel-info/` (route 1).
+/// - Its [`Gate`] protects an app's routes with AMCR tokens (`Authorization: Bearer <token>`,
+///   keyword in any case), loading the user and refusing deactivated accounts (401 "User
+///   inactive or deleted."). Refusals are DRF JSON with `WWW-Authenticate: Bearer`.
 #[derive(Clone)]
 pub struct Amcr {
     inner: Arc<Inner>,
@@ -131,11 +135,10 @@ struct Inner {
     gate: Gate,
 }
 
-impl std::fmt::Debug for Amcr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Amcr").field("config", &self.inner.config).finish_non_exhaustive()
-    }
-}
+dialect!(Amcr, "amcr", AmcrConfig, Infallible, |context, config| Ok(Amcr::new(
+    context.services.clone(),
+    config
+)));
 
 impl Amcr {
     /// The dialect over `services` with `config`.
@@ -190,11 +193,6 @@ impl Amcr {
         Self { inner: Arc::new(Inner { services, config, renderer, gate }) }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &AmcrConfig {
-        &self.inner.config
-    }
-
     /// The `amcr:amcr` document describing `user`, as `GET /api/uzivatel-info/` sends it (see
     /// the [module docs](self) for where each element comes from).
     pub fn user_document(&self, user: &User) -> String {
@@ -202,54 +200,16 @@ impl Amcr {
     }
 }
 
-impl Dialect for Amcr {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    /// The endpoints to mount: `POST /api/token-auth/` (route 0) and `GET /api/uzivatel-info/`
-    /// (route 1).
-    fn api(&self) -> Api {
-        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        let inner = &self.inner;
-        Api::new(Self::NAME, renderer)
-            .route(
-                Route::stateful(
-                    TOKEN_AUTH_PATH,
-                    &[Method::POST],
-                    inner.clone(),
-                    |inner, request| async move { inner.token_auth(request).await },
-                )
-                .with_options("Obtain Auth Token", ""),
-            )
-            .route(Route::stateful(
-                USER_INFO_PATH,
-                &[Method::GET],
-                inner.clone(),
-                |inner, request| async move { inner.user_info(request).await },
-            ))
-    }
-
-    /// The gate protecting an app's routes with AMCR tokens (`Authorization: Bearer <token>`,
-    /// keyword in any case), loading the user and refusing deactivated accounts (401 "User
-    /// inactive or deleted."). Refusals are DRF JSON with `WWW-Authenticate: Bearer`.
-    fn gate(&self) -> Gate {
-        self.inner.gate.clone()
-    }
-}
-
-impl BuildDialect for Amcr {
-    const NAME: &'static str = "amcr";
-    type Config = AmcrConfig;
-    type Error = Infallible;
-
-    fn build(context: &DialectContext, config: AmcrConfig) -> Result<Self, Infallible> {
-        Ok(Self::new(context.services.clone(), config))
-    }
-}
-
 impl Inner {
-    async fn token_auth(&self, request: ApiRequest) -> HandlerResult {
+    /// `POST /api/token-auth/` (route 0) and `GET /api/uzivatel-info/` (route 1).
+    fn api(self: &Arc<Self>) -> Api {
+        let token_auth = Route::stateful(TOKEN_AUTH_PATH, &[Method::POST], self.clone(), Self::token_auth);
+        Api::new(Amcr::NAME, self.renderer.clone())
+            .route(token_auth.with_options("Obtain Auth Token", ""))
+            .route(Route::stateful(USER_INFO_PATH, &[Method::GET], self.clone(), Self::user_info))
+    }
+
+    async fn token_auth(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let bad_credentials = || Refusal::Shaped(self.bad_credentials());
         let user =
             drf::log_in(&self.services, &request, &LOGIN_FORMATS, &self.renderer, bad_credentials).await?;
@@ -278,7 +238,7 @@ impl Inner {
         if allowed { Ok(()) } else { Err(ApiError::Forbidden(drf::PERMISSION_DENIED)) }
     }
 
-    async fn user_info(&self, request: ApiRequest) -> HandlerResult {
+    async fn user_info(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let user = self.gate.require_user(&request.head).await?;
         self.check_access(&user)?;
         Ok(Reply::xml(StatusCode::OK, user_document(&user, &self.config.namespace()))

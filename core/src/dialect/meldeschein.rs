@@ -43,7 +43,7 @@ use quick_xml::reader::Reader;
 use serde_json::{Map, Value, json};
 
 use super::drf::{self, AuthWording, CharRules, DrfFormat, DrfRenderer, Fields};
-use super::{BuildDialect, Dialect, DialectContext, store_error};
+use super::{BuildDialect, store_error};
 use crate::api::adapter::{FromGated, GatedRequest};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, Authenticated, ErrorRenderer, Gate, HandlerResult, Refusal,
@@ -178,8 +178,14 @@ impl Grants {
     }
 }
 
-/// The Meldeschein dialect: its [`Api`] (login, configuration, meta schema) and the [`Gate`]
-/// that protects an app's routes with Meldeschein JWTs. Cheap to clone.
+/// The Meldeschein dialect ([`Dialect`](super::Dialect)). Cheap to clone.
+///
+/// - Its [`Api`]: `POST /api/token/` (route 0), `GET /api/get-config/` (route 1) and
+///   `GET /api/meldeschein/schema/meta/` (route 2).
+/// - Its [`Gate`] protects an app's routes with Meldeschein JWTs (`Authorization: JWT <token>`,
+///   and `?jwt=` when enabled), checking revocations and loading the user (deactivated: 401
+///   "User inactive or deleted."). Business handlers then read the `meta` object with
+///   [`extract_meta`] (or an adapter's `Meta` extractor).
 #[derive(Clone)]
 pub struct Meldeschein {
     inner: Arc<Inner>,
@@ -193,11 +199,9 @@ struct Inner {
     gate: Gate,
 }
 
-impl std::fmt::Debug for Meldeschein {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Meldeschein").field("config", &self.inner.config).finish_non_exhaustive()
-    }
-}
+dialect!(Meldeschein, "meldeschein", MeldescheinConfig, Infallible, |context, config| {
+    Ok(Meldeschein::new(context.services.clone(), context.jwt.clone(), config))
+});
 
 /// The renderer of Meldeschein errors: DRF `{"detail"}` in negotiated JSON/XML.
 fn renderer(prefix: &str) -> DrfRenderer {
@@ -256,76 +260,28 @@ impl Meldeschein {
             .with_user_check(UserCheck::RequireActive(services.users.clone()));
         Self { inner: Arc::new(Inner { services, jwt, config, renderer, gate }) }
     }
-
-    /// The configuration.
-    pub fn config(&self) -> &MeldescheinConfig {
-        &self.inner.config
-    }
-}
-
-impl Dialect for Meldeschein {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    /// The endpoints to mount: `POST /api/token/` (route 0), `GET /api/get-config/` (route 1)
-    /// and `GET /api/meldeschein/schema/meta/` (route 2).
-    fn api(&self) -> Api {
-        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        let inner = &self.inner;
-        Api::new(Self::NAME, renderer)
-            .route(
-                Route::stateful(TOKEN_PATH, &[Method::POST], inner.clone(), |inner, request| async move {
-                    inner.token(request).await
-                })
-                .with_options_metadata(json!({
-                    "name": "Obtain Json Web Token",
-                    "description": "API View that receives a POST with a user's username and password.\n\nReturns a JSON Web Token that can be used for authenticated requests.",
-                    "renders": ["application/json", "application/xml"],
-                    "parses": ["application/json", "application/xml", "text/xml", "application/x-www-form-urlencoded"],
-                })),
-            )
-            .route(Route::stateful(GET_CONFIG_PATH, &[Method::GET], inner.clone(), |inner, request| async move {
-                let head = request.head.clone();
-                let outcome = inner.get_config(request).await;
-                let mut response = outcome.unwrap_or_else(|refusal| refusal.into_response(&*inner.renderer, &head));
-                // A token may travel in the URL (`?jwt=`): keep it out of `Referer` headers,
-                // refusals included.
-                if inner.config.query_token {
-                    response
-                        .headers_mut()
-                        .insert(http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-                }
-                response
-            }))
-            .route(Route::new(META_SCHEMA_PATH, &[Method::GET], |_request: ApiRequest| async {
-                let body = Bytes::from(meta_schema().to_string());
-                Reply::new(StatusCode::OK, HeaderValue::from_static("application/schema+json"), body)
-                    .into_response()
-            }))
-    }
-
-    /// The gate protecting an app's routes with Meldeschein JWTs (`Authorization: JWT <token>`,
-    /// and `?jwt=` when enabled), checking revocations and loading the user (deactivated:
-    /// 401 "User inactive or deleted."). Business handlers then read the `meta` object with
-    /// [`extract_meta`] (or an adapter's `Meta` extractor).
-    fn gate(&self) -> Gate {
-        self.inner.gate.clone()
-    }
-}
-
-impl BuildDialect for Meldeschein {
-    const NAME: &'static str = "meldeschein";
-    type Config = MeldescheinConfig;
-    type Error = Infallible;
-
-    fn build(context: &DialectContext, config: MeldescheinConfig) -> Result<Self, Infallible> {
-        Ok(Self::new(context.services.clone(), context.jwt.clone(), config))
-    }
 }
 
 impl Inner {
-    async fn token(&self, request: ApiRequest) -> HandlerResult {
+    /// `POST /api/token/` (route 0), `GET /api/get-config/` (route 1) and
+    /// `GET /api/meldeschein/schema/meta/` (route 2).
+    fn api(self: &Arc<Self>) -> Api {
+        let token = Route::stateful(TOKEN_PATH, &[Method::POST], self.clone(), Self::token);
+        Api::new(Meldeschein::NAME, self.renderer.clone())
+            .route(token.with_options_metadata(json!({
+                "name": "Obtain Json Web Token",
+                "description": "API View that receives a POST with a user's username and password.\n\nReturns a JSON Web Token that can be used for authenticated requests.",
+                "renders": ["application/json", "application/xml"],
+                "parses": ["application/json", "application/xml", "text/xml", "application/x-www-form-urlencoded"],
+            })))
+            .route(Route::stateful(GET_CONFIG_PATH, &[Method::GET], self.clone(), Self::get_config))
+            .route(Route::new(META_SCHEMA_PATH, &[Method::GET], |_request: ApiRequest| async {
+                let body = Bytes::from(meta_schema().to_string());
+                Reply::new(StatusCode::OK, HeaderValue::from_static("application/schema+json"), body)
+            }))
+    }
+
+    async fn token(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let bad_credentials = || {
             let body = drf::non_field_errors([drf::UNABLE_TO_LOG_IN]);
@@ -369,8 +325,22 @@ impl Inner {
         self.jwt.sign(&claims).map_err(|e| internal(&e))
     }
 
-    async fn get_config(&self, request: ApiRequest) -> HandlerResult {
+    /// `GET /api/get-config/`; with [`MeldescheinConfig::query_token`], every answer (refusals
+    /// included) carries `Referrer-Policy: no-referrer`: a token may travel in the URL.
+    async fn get_config(self: Arc<Self>, request: ApiRequest) -> ApiResponse {
         let head = &request.head;
+        let outcome = self.config_of(head).await;
+        let mut response = outcome.unwrap_or_else(|refusal| refusal.into_response(&*self.renderer, head));
+        if self.config.query_token {
+            response
+                .headers_mut()
+                .insert(http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        }
+        response
+    }
+
+    /// The user's configuration: who, and the IDs they may post for.
+    async fn config_of(&self, head: &Parts) -> HandlerResult {
         let user = self.gate.require_user(head).await?;
         let grants = Grants::of(&user);
         let body = json!({

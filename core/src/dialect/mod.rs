@@ -36,6 +36,55 @@
 //! # Ok(()) }
 //! ```
 
+/// Implements what every dialect has alike, for a dialect type whose shared state is its
+/// `inner: Arc<Inner>` field (an `Inner` with `config` and `gate` fields and an
+/// `fn api(self: &Arc<Self>) -> Api` method): `Debug` (showing the configuration), `config()`,
+/// [`Dialect`] and [`BuildDialect`] (named `$name`, configured by `$config`, built by `$build`
+/// from the [`DialectContext`] and the configuration, failing with `$error`).
+macro_rules! dialect {
+    ($dialect:ident, $name:literal, $config:ty, $error:ty, $build:expr $(,)?) => {
+        impl std::fmt::Debug for $dialect {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($dialect))
+                    .field("config", &self.inner.config)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $dialect {
+            /// The configuration.
+            pub fn config(&self) -> &$config {
+                &self.inner.config
+            }
+        }
+
+        impl $crate::dialect::Dialect for $dialect {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn api(&self) -> $crate::api::Api {
+                self.inner.api()
+            }
+
+            fn gate(&self) -> $crate::api::Gate {
+                self.inner.gate.clone()
+            }
+        }
+
+        impl $crate::dialect::BuildDialect for $dialect {
+            const NAME: &'static str = $name;
+            type Config = $config;
+            type Error = $error;
+
+            fn build(context: &$crate::dialect::DialectContext, config: $config) -> Result<Self, $error> {
+                let build: fn(&$crate::dialect::DialectContext, $config) -> Result<Self, $error> = $build;
+                build(context, config)
+            }
+        }
+    };
+}
+
 pub mod amcr;
 mod any;
 pub mod drf;

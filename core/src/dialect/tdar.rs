@@ -50,8 +50,8 @@
 //! gate does not touch the app's own successful answers, so app routes reached with
 //! `?session.tokenkey=` should send that header themselves.
 //!
-//! [`Tdar::gate`] turns on the [cross-site protection](Gate::with_cross_site_protection) of
-//! cookie sessions; logout goes through the same check. Logout is idempotent: without a live
+//! The gate of [`Tdar`] ([`Dialect::gate`](super::Dialect::gate)) turns on the
+//! [cross-site protection](Gate::with_cross_site_protection) of cookie sessions; logout goes through the same check. Logout is idempotent: without a live
 //! session it answers 200 too (and clears the cookie).
 
 use std::sync::Arc;
@@ -64,7 +64,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::kit::{self, BadLogin};
-use super::{BuildDialect, Dialect, DialectContext, store_error};
+use super::{BuildDialect, store_error};
 use crate::api::{
     Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Origin, Refusal, Reply,
     Route, UserCheck,
@@ -255,8 +255,13 @@ impl TdarConfig {
     }
 }
 
-/// The tDAR dialect: its [`Api`] (login and logout) and the [`Gate`] that protects an app's
-/// routes with tDAR sessions. Cheap to clone.
+/// The tDAR dialect ([`Dialect`](super::Dialect)). Cheap to clone.
+///
+/// - Its [`Api`]: `POST /api/login` (route 0) and `POST /api/logout` (route 1).
+/// - Its [`Gate`] protects an app's routes with tDAR sessions: the key in the query parameter
+///   or the cookie named [`TdarConfig::session_key_name`], the user loaded and refused when
+///   deactivated, cookie-borne state-changing requests from other sites refused. Refusals are
+///   403 result containers (see the [module docs](self)).
 #[derive(Clone)]
 pub struct Tdar {
     inner: Arc<Inner>,
@@ -270,11 +275,10 @@ struct Inner {
     gate: Gate,
 }
 
-impl std::fmt::Debug for Tdar {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tdar").field("config", &self.inner.config).finish_non_exhaustive()
-    }
-}
+dialect!(Tdar, "tdar", TdarConfig, TdarConfigError, |context, config| Tdar::new(
+    context.services.clone(),
+    config
+));
 
 impl Tdar {
     /// The dialect over `services` with `config`; fails on a configuration that cannot work.
@@ -338,55 +342,17 @@ impl Tdar {
         }
         Ok(Self { inner: Arc::new(Inner { services, config, renderer, cookie, gate }) })
     }
-
-    /// The configuration.
-    pub fn config(&self) -> &TdarConfig {
-        &self.inner.config
-    }
-}
-
-impl Dialect for Tdar {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    /// The endpoints to mount: `POST /api/login` (route 0) and `POST /api/logout` (route 1).
-    fn api(&self) -> Api {
-        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        let inner = &self.inner;
-        Api::new(Self::NAME, renderer)
-            .route(Route::stateful(LOGIN_PATH, &[Method::POST], inner.clone(), |inner, request| async move {
-                inner.login(request).await
-            }))
-            .route(Route::stateful(
-                LOGOUT_PATH,
-                &[Method::POST],
-                inner.clone(),
-                |inner, request| async move { inner.logout(request).await },
-            ))
-    }
-
-    /// The gate protecting an app's routes with tDAR sessions: the key in the query parameter
-    /// or the cookie named [`TdarConfig::session_key_name`], the user loaded and refused when
-    /// deactivated, cookie-borne state-changing requests from other sites refused. Refusals are
-    /// 403 result containers (see the [module docs](self)).
-    fn gate(&self) -> Gate {
-        self.inner.gate.clone()
-    }
-}
-
-impl BuildDialect for Tdar {
-    const NAME: &'static str = "tdar";
-    type Config = TdarConfig;
-    type Error = TdarConfigError;
-
-    fn build(context: &DialectContext, config: TdarConfig) -> Result<Self, TdarConfigError> {
-        Self::new(context.services.clone(), config)
-    }
 }
 
 impl Inner {
-    async fn login(&self, request: ApiRequest) -> HandlerResult {
+    /// `POST /api/login` (route 0) and `POST /api/logout` (route 1).
+    fn api(self: &Arc<Self>) -> Api {
+        Api::new(Tdar::NAME, self.renderer.clone())
+            .route(Route::stateful(LOGIN_PATH, &[Method::POST], self.clone(), Self::login))
+            .route(Route::stateful(LOGOUT_PATH, &[Method::POST], self.clone(), Self::logout))
+    }
+
+    async fn login(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let decoded = request.decode(&LOGIN_FORMATS).await?;
         let username = text_field(&decoded.fields, USERNAME_FIELD).map(str::trim).filter(|u| !u.is_empty());
@@ -466,7 +432,7 @@ impl Inner {
         self.config.api_group.as_ref().is_none_or(|group| user.groups.iter().any(|g| g == group))
     }
 
-    async fn logout(&self, request: ApiRequest) -> HandlerResult {
+    async fn logout(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         match self.gate.guard().authenticate(head).await {
             Ok(identity) => {

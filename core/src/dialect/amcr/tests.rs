@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::api::AuthState;
+use crate::dialect::Dialect as _;
 use crate::dialect::testing::{
     PASSWORD, add_user, call, header, json as body_json, new_user, request, services, text,
 };

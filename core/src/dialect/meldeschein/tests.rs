@@ -9,6 +9,7 @@ use serde_json::json;
 use super::*;
 use crate::api::AuthState;
 use crate::clock::ManualClock;
+use crate::dialect::Dialect as _;
 use crate::dialect::amcr::{self, Amcr, AmcrConfig};
 use crate::dialect::testing::{
     PASSWORD, add_user, call, header, json as body_json, new_user, request, services, text,

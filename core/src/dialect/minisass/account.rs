@@ -1,5 +1,7 @@
 //! Register, request-reset, verify-password-reset and update-password-reset.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
@@ -65,7 +67,7 @@ const MAX_EMAIL_CHARS: usize = 254;
 
 impl Inner {
     /// `POST register/`.
-    pub(super) async fn register(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn register(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
         let username = fields.char("username", CharRules::TRIMMED);
@@ -174,7 +176,7 @@ impl Inner {
     }
 
     /// `POST request-reset`: the same answer whatever the address; a link for a known one.
-    pub(super) async fn request_reset(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn request_reset(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
@@ -245,14 +247,14 @@ impl Inner {
     }
 
     /// `GET verify-password-reset/{uid}/{token}/`: 200 while the link works; it is not used up.
-    pub(super) async fn verify_reset(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn verify_reset(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         self.live_reset(&request).await?;
         Ok(reply(StatusCode::OK, &json!({"message": "Token is valid"})).no_store().into_response())
     }
 
     /// `POST update-password-reset/{uid}/{token}/`: checks the link and the new password, then
     /// consumes the link, stores the new hash and ends every session of the user.
-    pub(super) async fn update_reset(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn update_reset(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let (hash, user_id) = self.live_reset(&request).await?;
         let password = self.decode_char(&request, "newPassword", CharRules::PASSWORD).await?;

@@ -91,11 +91,10 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::BuildDialect;
 use super::drf::{self, CharRules, DrfRenderer, Fields};
-use super::{BuildDialect, Dialect, DialectContext};
 use crate::api::{
-    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, HandlerResult, Refusal, Reply, Route,
-    UserCheck,
+    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, Refusal, Reply, Route, UserCheck,
 };
 use crate::carrier::Carrier;
 use crate::codec::BodyFormat;
@@ -174,8 +173,14 @@ impl Default for MinisassConfig {
     }
 }
 
-/// The miniSASS dialect: its [`Api`] and the [`Gate`] that protects an app's routes with
-/// miniSASS access tokens. Cheap to clone.
+/// The miniSASS dialect ([`Dialect`](super::Dialect)). Cheap to clone.
+///
+/// - Its [`Api`]: the endpoints in this order: login, token, refresh, token/refresh,
+///   check-auth-status, logout, register, request-reset, verify-password-reset,
+///   update-password-reset (see the [module docs](self)).
+/// - Its [`Gate`] protects an app's routes with miniSASS access tokens (`Authorization: Bearer
+///   <access>`, keyword case-sensitive), checking revocations and loading the user
+///   (deactivated: 401 "User is inactive").
 #[derive(Clone)]
 pub struct Minisass {
     inner: Arc<Inner>,
@@ -190,11 +195,9 @@ struct Inner {
     gate: Gate,
 }
 
-impl std::fmt::Debug for Minisass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Minisass").field("config", &self.inner.config).finish_non_exhaustive()
-    }
-}
+dialect!(Minisass, "minisass", MinisassConfig, Infallible, |context, config| {
+    Ok(Minisass::new(context.services.clone(), context.jwt.clone(), context.mailer.clone(), config))
+});
 
 impl Minisass {
     /// The dialect over `services`, signing and verifying with `jwt` (the app's key ring; its
@@ -256,84 +259,6 @@ impl Minisass {
         let gate = Gate::new(guard, renderer.clone() as Arc<dyn ErrorRenderer>)
             .with_user_check(UserCheck::RequireActive(services.users.clone()));
         Self { inner: Arc::new(Inner { services, jwt, mailer, config, renderer, gate }) }
-    }
-
-    /// The route at `path` answered by `handler` over the shared state.
-    fn route<F, Fut>(&self, path: &'static str, methods: &[Method], handler: F) -> Route
-    where
-        F: Fn(Arc<Inner>, ApiRequest) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = HandlerResult> + Send + 'static,
-    {
-        Route::stateful(path, methods, self.inner.clone(), handler)
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &MinisassConfig {
-        &self.inner.config
-    }
-}
-
-impl Dialect for Minisass {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    /// The endpoints to mount, in this order: login, token, refresh, token/refresh,
-    /// check-auth-status, logout, register, request-reset, verify-password-reset,
-    /// update-password-reset (see the [module docs](self)).
-    fn api(&self) -> Api {
-        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        let post = &[Method::POST];
-        Api::new(Self::NAME, renderer)
-            .route(
-                self.route(LOGIN_PATH, post, |inner, request| async move { inner.login(request).await })
-                    .with_options(
-                        "Login",
-                        "Logs a user in with their e-mail address (or username) and password.\n\nReturns the user's details with a JWT access token and refresh token.",
-                    ),
-            )
-            .route(self.route(TOKEN_PATH, post, |inner, request| async move { inner.token(request).await }))
-            .route(self.route(REFRESH_PATH, post, |inner, request| async move { inner.refresh(request).await }))
-            .route(
-                self.route(TOKEN_REFRESH_PATH, post, |inner, request| async move { inner.refresh(request).await }),
-            )
-            .route(self.route(CHECK_AUTH_STATUS_PATH, &[Method::GET], |inner, request| async move {
-                inner.check_auth_status(request).await
-            }))
-            .route(self.route(LOGOUT_PATH, post, |inner, request| async move { inner.logout(request).await }))
-            .route(
-                self.route(REGISTER_PATH, post, |inner, request| async move { inner.register(request).await })
-                    .with_options(
-                        "Register",
-                        "Registers a user.\n\nRequired: username, first_name, last_name, email, password, organizationType, organizationName, country. Further fields are saved on the user's profile.",
-                    ),
-            )
-            .route(self.route(REQUEST_RESET_PATH, post, |inner, request| async move {
-                inner.request_reset(request).await
-            }))
-            .route(self.route(VERIFY_RESET_PATH, &[Method::GET], |inner, request| async move {
-                inner.verify_reset(request).await
-            }))
-            .route(self.route(UPDATE_RESET_PATH, post, |inner, request| async move {
-                inner.update_reset(request).await
-            }))
-    }
-
-    /// The gate protecting an app's routes with miniSASS access tokens (`Authorization: Bearer
-    /// <access>`, keyword case-sensitive), checking revocations and loading the user
-    /// (deactivated: 401 "User is inactive").
-    fn gate(&self) -> Gate {
-        self.inner.gate.clone()
-    }
-}
-
-impl BuildDialect for Minisass {
-    const NAME: &'static str = "minisass";
-    type Config = MinisassConfig;
-    type Error = Infallible;
-
-    fn build(context: &DialectContext, config: MinisassConfig) -> Result<Self, Infallible> {
-        Ok(Self::new(context.services.clone(), context.jwt.clone(), context.mailer.clone(), config))
     }
 }
 
@@ -443,6 +368,31 @@ fn field_errors(errors: drf::FieldErrors) -> Refusal {
 }
 
 impl Inner {
+    /// The endpoints, in this order: login, token, refresh, token/refresh, check-auth-status,
+    /// logout, register, request-reset, verify-password-reset, update-password-reset.
+    fn api(self: &Arc<Self>) -> Api {
+        let (get, post) = (&[Method::GET], &[Method::POST]);
+        let login = Route::stateful(LOGIN_PATH, post, self.clone(), Self::login).with_options(
+            "Login",
+            "Logs a user in with their e-mail address (or username) and password.\n\nReturns the user's details with a JWT access token and refresh token.",
+        );
+        let register = Route::stateful(REGISTER_PATH, post, self.clone(), Self::register).with_options(
+            "Register",
+            "Registers a user.\n\nRequired: username, first_name, last_name, email, password, organizationType, organizationName, country. Further fields are saved on the user's profile.",
+        );
+        Api::new(Minisass::NAME, self.renderer.clone())
+            .route(login)
+            .route(Route::stateful(TOKEN_PATH, post, self.clone(), Self::token))
+            .route(Route::stateful(REFRESH_PATH, post, self.clone(), Self::refresh))
+            .route(Route::stateful(TOKEN_REFRESH_PATH, post, self.clone(), Self::refresh))
+            .route(Route::stateful(CHECK_AUTH_STATUS_PATH, get, self.clone(), Self::check_auth_status))
+            .route(Route::stateful(LOGOUT_PATH, post, self.clone(), Self::logout))
+            .route(register)
+            .route(Route::stateful(REQUEST_RESET_PATH, post, self.clone(), Self::request_reset))
+            .route(Route::stateful(VERIFY_RESET_PATH, get, self.clone(), Self::verify_reset))
+            .route(Route::stateful(UPDATE_RESET_PATH, post, self.clone(), Self::update_reset))
+    }
+
     /// The request's body fields (JSON, form or multipart); 415, 413 or 400 `{"detail"}` when it
     /// cannot be read.
     async fn decode(&self, request: &ApiRequest) -> Result<Map<String, Value>, Refusal> {

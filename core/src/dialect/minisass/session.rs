@@ -1,5 +1,6 @@
 //! Login, token, refresh, check-auth-status and logout.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -33,7 +34,7 @@ struct Signed {
 
 impl Inner {
     /// `POST login/`.
-    pub(super) async fn login(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn login(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
@@ -75,7 +76,7 @@ impl Inner {
     }
 
     /// `POST token/`.
-    pub(super) async fn token(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn token(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let bad_credentials = || self.unauthorized(&drf::detail(NO_ACTIVE_ACCOUNT), head).into();
         let user =
@@ -85,7 +86,7 @@ impl Inner {
     }
 
     /// `POST refresh/` and `POST token/refresh/`.
-    pub(super) async fn refresh(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn refresh(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let presented = self.decode_char(&request, "refresh", CharRules::TRIMMED).await?;
         let not_valid = || -> Refusal {
@@ -143,7 +144,7 @@ impl Inner {
     }
 
     /// `GET check-auth-status/`.
-    pub(super) async fn check_auth_status(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn check_auth_status(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let user = self.gate.require_user(&request.head).await?;
         let mut body = Map::new();
         body.insert("is_authenticated".into(), json!(true));
@@ -154,7 +155,7 @@ impl Inner {
     /// `POST logout/`: revokes the session of the access token and of the refresh token in the
     /// body, whichever are valid. Always 200 once the body reads: logging out twice, or with
     /// expired tokens, is not an error.
-    pub(super) async fn logout(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn logout(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let data = if request.body.is_empty() { Map::new() } else { self.decode(&request).await? };
         let mut fields = Fields::new(&data);

@@ -9,6 +9,7 @@ use super::account::{decode_uid, encode_uid, is_valid_email};
 use super::*;
 use crate::api::AuthState;
 use crate::clock::ManualClock;
+use crate::dialect::Dialect as _;
 use crate::dialect::testing::{
     PASSWORD, add_user, call, header, json as body_json, new_user, request, services, text,
 };

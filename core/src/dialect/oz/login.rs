@@ -1,5 +1,7 @@
 //! `POST /api/authorize/auth`: the login, superseding a session the client presents.
 
+use std::sync::Arc;
+
 use http::request::Parts;
 
 use super::validation::Failure;
@@ -15,7 +17,7 @@ use crate::token::TokenHash;
 use crate::user::User;
 
 impl Inner {
-    pub(super) async fn auth(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn auth(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let body = request.decode(&[BodyFormat::Json]).await?.fields;
         let credentials = Self::credentials(&body)?;

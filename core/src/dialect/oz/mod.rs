@@ -45,13 +45,13 @@
 //!
 //! ## Tokens
 //!
-//! Tokens travel in `X-Forensic-Access-Token: <access_token>`; [`Oz::gate`] protects an app's
-//! routes with them. Each login opens a session: a token family holding the access token
-//! ([`TokenKind::Access`], audience [`AUDIENCE`], sliding) and the refresh token
-//! ([`TokenKind::Refresh`]). A refresh rotates the refresh token atomically: presenting a spent
-//! refresh token again revokes the whole session (401, code 7). The previous access token stays
-//! usable until the new one is first used, then it is revoked. The previous refresh token is
-//! spent at once.
+//! Tokens travel in `X-Forensic-Access-Token: <access_token>`; the gate of [`Oz`]
+//! ([`Dialect::gate`](super::Dialect::gate)) protects an app's routes with them. Each login
+//! opens a session: a token family holding the access token ([`TokenKind::Access`], audience
+//! [`AUDIENCE`], sliding) and the refresh token ([`TokenKind::Refresh`]). A refresh rotates the
+//! refresh token atomically: presenting a spent refresh token again revokes the whole session
+//! (401, code 7). The previous access token stays usable until the new one is first used, then
+//! it is revoked. The previous refresh token is spent at once.
 //!
 //! To answer "expired" (code 8) rather than "invalid" (code 7), each token has a marker record
 //! keyed by a hash derived from the token's hash, living [`OzConfig::expired_grace`] longer
@@ -96,7 +96,7 @@ use std::sync::Arc;
 
 use http::{HeaderName, Method};
 
-use super::{BuildDialect, Dialect, DialectContext};
+use super::BuildDialect;
 use crate::api::{Api, ErrorRenderer, Gate, Route, UserCheck};
 use crate::carrier::Carrier;
 use crate::guard::{Guard, OpaqueVerifier};
@@ -128,8 +128,13 @@ const ACCESS: &str = "access";
 const PREDECESSORS: &str = "predecessors";
 const DEVICE_INFO: &str = "device_info";
 
-/// The Oz dialect: its [`Api`] (login, refresh) and the [`Gate`] that protects an app's routes
-/// with Oz access tokens. Cheap to clone.
+/// The Oz dialect ([`Dialect`](super::Dialect)). Cheap to clone.
+///
+/// - Its [`Api`]: `POST /api/authorize/auth` (route 0) and `POST /api/authorize/refresh/`
+///   (route 1).
+/// - Its [`Gate`] protects an app's routes with Oz access tokens
+///   (`X-Forensic-Access-Token: <access_token>`): each use extends the token's idle expiry,
+///   retires the token it replaced at a refresh, and loads the user (deactivated: 403 code 9).
 #[derive(Clone)]
 pub struct Oz {
     inner: Arc<Inner>,
@@ -143,9 +148,14 @@ struct Inner {
     carrier: Carrier,
 }
 
-impl std::fmt::Debug for Oz {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Oz").field("config", &self.inner.config).finish_non_exhaustive()
+dialect!(Oz, "oz", OzConfig, Infallible, |context, config| Ok(Oz::new(context.services.clone(), config)));
+
+impl Inner {
+    /// `POST /api/authorize/auth` (route 0) and `POST /api/authorize/refresh/` (route 1).
+    fn api(self: &Arc<Self>) -> Api {
+        Api::new(Oz::NAME, self.renderer.clone())
+            .route(Route::stateful(AUTH_PATH, &[Method::POST], self.clone(), Self::auth))
+            .route(Route::stateful(REFRESH_PATH, &[Method::POST], self.clone(), Self::refresh))
     }
 }
 
@@ -206,54 +216,9 @@ impl Oz {
         Self { inner: Arc::new(Inner { services, config, renderer, gate, carrier }) }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &OzConfig {
-        &self.inner.config
-    }
-
     /// The error renderer, for app routes that answer in Oz's shape.
     pub fn renderer(&self) -> &OzRenderer {
         &self.inner.renderer
-    }
-}
-
-impl Dialect for Oz {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    /// The endpoints to mount: `POST /api/authorize/auth` (route 0) and
-    /// `POST /api/authorize/refresh/` (route 1).
-    fn api(&self) -> Api {
-        let renderer: Arc<dyn ErrorRenderer> = self.inner.renderer.clone();
-        let inner = &self.inner;
-        Api::new(Self::NAME, renderer)
-            .route(Route::stateful(AUTH_PATH, &[Method::POST], inner.clone(), |inner, request| async move {
-                inner.auth(request).await
-            }))
-            .route(Route::stateful(
-                REFRESH_PATH,
-                &[Method::POST],
-                inner.clone(),
-                |inner, request| async move { inner.refresh(request).await },
-            ))
-    }
-
-    /// The gate protecting an app's routes with Oz access tokens
-    /// (`X-Forensic-Access-Token: <access_token>`): each use extends the token's idle expiry,
-    /// retires the token it replaced at a refresh, and loads the user (deactivated: 403 code 9).
-    fn gate(&self) -> Gate {
-        self.inner.gate.clone()
-    }
-}
-
-impl BuildDialect for Oz {
-    const NAME: &'static str = "oz";
-    type Config = OzConfig;
-    type Error = Infallible;
-
-    fn build(context: &DialectContext, config: OzConfig) -> Result<Self, Infallible> {
-        Ok(Self::new(context.services.clone(), config))
     }
 }
 

@@ -1,5 +1,7 @@
 //! `POST /api/authorize/refresh/`: refresh-token rotation with replay detection.
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
 use http::StatusCode;
@@ -20,7 +22,7 @@ use crate::store::{Rotation, TokenKind, TokenRecord};
 use crate::token::{TokenHash, random_id};
 
 impl Inner {
-    pub(super) async fn refresh(&self, request: ApiRequest) -> HandlerResult {
+    pub(super) async fn refresh(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let body = request.decode(&[BodyFormat::Json]).await?.fields;
         let mut problems = Problems::default();
         let token = problems.string(&body, "expire_token", "expire_token", true);

@@ -10,6 +10,7 @@ use http::StatusCode;
 use super::*;
 use crate::api::{ApiError, ApiResponse, AuthState};
 use crate::clock::ManualClock;
+use crate::dialect::Dialect as _;
 use crate::dialect::testing::{
     PASSWORD, START, add_user, call, header, json as body_json, new_user, request, services, text,
 };

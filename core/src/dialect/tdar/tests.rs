@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::api::{AuthState, RequestBody};
+use crate::dialect::Dialect as _;
 use crate::dialect::testing::{PASSWORD, add_user, call, header, new_user, request, services, text};
 use crate::store::{Rotation, StoreError, UserStore};
 use crate::user::ProfileUpdate;
