@@ -15,6 +15,10 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName};
 use percent_encoding::percent_decode_str;
 
+mod custom;
+
+pub use custom::{Custom, CustomCarrier};
+
 /// The longest token a carrier hands on. Longer values are refused before any parsing or
 /// hashing: no token this library issues is near it, and it bounds the work a request can cause.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -29,6 +33,7 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// assert_eq!(Carrier::authorization("JWT", false).find(&parts), Found::Absent);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Carrier {
     /// `Authorization: <scheme> <token>`.
     Authorization {
@@ -44,6 +49,8 @@ pub enum Carrier {
     Query(Cow<'static, str>),
     /// A cookie.
     Cookie(Cow<'static, str>),
+    /// A carrier of the app's own ([`CustomCarrier`], built with [`Carrier::custom`]).
+    Custom(Custom),
 }
 
 /// Which kind of carrier a token came in, recorded on the identity (cookie-borne credentials get
@@ -129,6 +136,7 @@ impl Carrier {
             Self::Header(_) => CarrierKind::Header,
             Self::Query(_) => CarrierKind::Query,
             Self::Cookie(_) => CarrierKind::Cookie,
+            Self::Custom(custom) => custom.carrier().kind(),
         }
     }
 
@@ -141,6 +149,7 @@ impl Carrier {
             Self::Header(name) => find_in_header(&parts.headers, name),
             Self::Query(name) => find_in_query(parts.uri.query(), name),
             Self::Cookie(name) => find_in_cookies(&parts.headers, name),
+            Self::Custom(custom) => custom.carrier().find(parts),
         }
     }
 }
@@ -152,6 +161,7 @@ impl fmt::Display for Carrier {
             Self::Header(name) => write!(f, "header {name}"),
             Self::Query(name) => write!(f, "query parameter {name}"),
             Self::Cookie(name) => write!(f, "cookie {name}"),
+            Self::Custom(custom) => write!(f, "{custom}"),
         }
     }
 }

@@ -39,21 +39,12 @@ const NO_MIDDLEWARE: &str = "authmount: no AuthMiddleware ran for this route; ad
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Arc<Authenticated>);
 
-impl AuthUser {
-    /// The verified identity: user id, where the token was found, the credential.
-    pub fn identity(&self) -> &Identity {
-        &self.0.identity
-    }
+/// `user.user_id()`, `user.user()`, `user.identity()`: what the gate established.
+impl std::ops::Deref for AuthUser {
+    type Target = Authenticated;
 
-    /// The authenticated user's id.
-    pub fn user_id(&self) -> UserId {
-        self.0.identity.user_id
-    }
-
-    /// The user's account, when the gate loads it
-    /// ([`UserCheck::RequireActive`](authmount::api::UserCheck::RequireActive)).
-    pub fn user(&self) -> Option<&User> {
-        self.0.user.as_deref()
+    fn deref(&self) -> &Authenticated {
+        &self.0
     }
 }
 

@@ -13,8 +13,6 @@ use std::sync::Arc;
 
 use authmount::api::adapter::Unauthenticated;
 use authmount::api::{AuthState, Authenticated, Denial};
-use authmount::guard::Identity;
-use authmount::user::{User, UserId};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
@@ -53,21 +51,12 @@ pub const MISSING_LAYER_MESSAGE: &str =
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Arc<Authenticated>);
 
-impl AuthUser {
-    /// The verified identity: user id, carrier and credential.
-    pub fn identity(&self) -> &Identity {
-        &self.0.identity
-    }
+/// `user.user_id()`, `user.user()`, `user.identity()`: what the gate established.
+impl std::ops::Deref for AuthUser {
+    type Target = Authenticated;
 
-    /// The authenticated user's id.
-    pub fn user_id(&self) -> UserId {
-        self.0.identity.user_id
-    }
-
-    /// The user's account, when the gate loads it
-    /// ([`UserCheck::RequireActive`](authmount::api::UserCheck::RequireActive)).
-    pub fn user(&self) -> Option<&User> {
-        self.0.user.as_deref()
+    fn deref(&self) -> &Authenticated {
+        &self.0
     }
 }
 

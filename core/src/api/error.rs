@@ -7,8 +7,10 @@ use super::ApiResponse;
 use crate::codec::CodecError;
 use crate::guard::Rejection;
 
-/// The failures every dialect must answer, each in its own shape.
+/// The failures every dialect must answer, each in its own shape. New failures may be added:
+/// a renderer's `match` ends with a catch-all (a status-based generic answer).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ApiError {
     /// The route does not answer this method (405; [`Api`](super::Api) adds the `Allow` header).
     MethodNotAllowed {

@@ -9,7 +9,7 @@ use super::{ApiError, ApiResponse, ErrorRenderer};
 use crate::carrier::CarrierKind;
 use crate::guard::{Guard, Identity, InvalidToken, Rejection};
 use crate::store::UserStore;
-use crate::user::User;
+use crate::user::{User, UserId};
 
 /// Whether the [`Gate`] loads the user behind each token.
 #[derive(Clone, Default)]
@@ -63,6 +63,23 @@ pub struct Authenticated {
     pub identity: Identity,
     /// The user's account, when the gate loads it (shared with the store where it can be).
     pub user: Option<Arc<User>>,
+}
+
+impl Authenticated {
+    /// The verified identity: user id, where the token was found, the credential.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The authenticated user's id.
+    pub fn user_id(&self) -> UserId {
+        self.identity.user_id
+    }
+
+    /// The user's account, when the gate loads it ([`UserCheck::RequireActive`]).
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_deref()
+    }
 }
 
 /// A refusal, already rendered in the dialect's shape, kept so an extractor can answer with it.

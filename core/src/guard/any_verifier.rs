@@ -86,6 +86,7 @@ fn same_place(a: &Carrier, b: &Carrier) -> bool {
         }
         (Carrier::Header(x), Carrier::Header(y)) => x == y,
         (Carrier::Query(x), Carrier::Query(y)) | (Carrier::Cookie(x), Carrier::Cookie(y)) => x == y,
+        (Carrier::Custom(x), Carrier::Custom(y)) => x == y,
         _ => false,
     }
 }
