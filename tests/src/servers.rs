@@ -1,11 +1,12 @@
 //! Real servers on 127.0.0.1 (ephemeral ports), one per adapter, serving the same [`TestApp`].
 
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use authmount::api::{Api, Gate};
 use authmount::dialect::Dialects;
+use authmount::store::UserStore;
 
 use crate::client::Client;
 
@@ -23,17 +24,20 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Every dialect's endpoints, `/app/<name>/whoami` behind each dialect's gate, and the
-    /// Meldeschein booking route.
-    pub fn new(dialects: &Dialects) -> Self {
+    /// Every dialect's endpoints, `/app/<name>/whoami` behind each dialect's gate,
+    /// `/app/any/whoami` behind the gate that takes any dialect's token (loading users from
+    /// `users`), and the Meldeschein booking route.
+    pub fn new(dialects: &Dialects, users: Arc<dyn UserStore>) -> Self {
         let meldeschein = dialects.get("meldeschein").expect("the Meldeschein dialect is registered");
-        Self {
-            apis: dialects.apis(),
-            whoami: dialects.iter().map(|d| (format!("/app/{}/whoami", d.name()), d.gate())).collect(),
-            booking: meldeschein.gate(),
-        }
+        let mut whoami: Vec<(String, Gate)> =
+            dialects.iter().map(|d| (format!("/app/{}/whoami", d.name()), d.gate())).collect();
+        whoami.push((ANY_WHOAMI_PATH.to_owned(), dialects.any_gate(users)));
+        Self { apis: dialects.apis(), whoami, booking: meldeschein.gate() }
     }
 }
+
+/// The whoami route that takes a token of any mounted dialect.
+pub const ANY_WHOAMI_PATH: &str = "/app/any/whoami";
 
 /// The path of the Meldeschein booking route.
 pub const BOOKING_PATH: &str = "/api/meldeschein/";

@@ -243,7 +243,7 @@ impl Instance {
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), clock);
         let outbox = OutboxMailer::new();
         let dialects = Dialects::built_in(&context(&services, jwt, &outbox)).expect("dialects");
-        let app = TestApp::new(&dialects);
+        let app = TestApp::new(&dialects, services.users.clone());
         Self { services, app, outbox }
     }
 }

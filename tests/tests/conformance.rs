@@ -18,3 +18,4 @@ mod readme;
 mod seed_clients;
 mod tdar;
 mod tdar_clients;
+mod toy_dialect;
