@@ -31,7 +31,7 @@ use crate::store::UserStore;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use std::sync::Arc;
 /// use authmount::api::AuthState;
-/// use authmount::dialect::{DialectContext, Dialects};
+/// use authmount::dialect::{DialectContext, Dialects, Registration, amcr::Amcr, meldeschein::Meldeschein};
 /// use authmount::mailer::OutboxMailer;
 /// use authmount::services::Services;
 /// use authmount::token::jwt::{JwtKey, JwtService, KeyRing};
@@ -39,7 +39,8 @@ use crate::store::UserStore;
 /// let services = Services::in_memory()?;
 /// let jwt = JwtService::new(KeyRing::new("demo", JwtKey::hs256(&[7; 32])?)?, services.clock.clone());
 /// let context = DialectContext::new(services.clone(), jwt, Arc::new(OutboxMailer::new()));
-/// let gate = Dialects::built_in(&context)?.any_gate(services.users.clone());
+/// let dialects = Dialects::build(&[Registration::of::<Amcr>(), Registration::of::<Meldeschein>()], &context)?;
+/// let gate = dialects.any_gate(services.users.clone()); // AMCR's or Meldeschein's tokens
 ///
 /// let anonymous = http::Request::get("/api/whoami").body(())?.into_parts().0;
 /// let AuthState::Denied(denial) = gate.check(&anonymous).await else { panic!("no token") };

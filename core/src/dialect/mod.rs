@@ -107,6 +107,12 @@ pub use registry::{BuildDialect, Dialect, DialectContext, DialectError, Dialects
 /// The dialects authmount ships, in the order they are mounted and tried by [`any_gate`]: the
 /// registry the demo, the conformance suite and the shared-store tests build from. A new
 /// dialect is a module above and one line here.
+///
+/// ```
+/// use authmount::dialect::{BUILT_IN, Registration};
+/// let names: Vec<&str> = BUILT_IN.iter().map(Registration::name).collect();
+/// assert_eq!(names, ["amcr", "meldeschein", "oz", "tdar", "minisass"]);
+/// ```
 pub const BUILT_IN: &[Registration] = &[
     Registration::of::<amcr::Amcr>(),
     Registration::of::<meldeschein::Meldeschein>(),

@@ -142,9 +142,9 @@ pub struct DialectError {
 /// A registry line: a dialect's name and how to build it.
 ///
 /// ```
-/// use authmount::dialect::{BUILT_IN, Registration};
-/// let names: Vec<&str> = BUILT_IN.iter().map(Registration::name).collect();
-/// assert_eq!(names, ["amcr", "meldeschein", "oz", "tdar", "minisass"]);
+/// use authmount::dialect::{Registration, amcr::Amcr};
+/// const LINE: Registration = Registration::of::<Amcr>();
+/// assert_eq!(LINE.name(), "amcr");
 /// ```
 #[derive(Clone, Copy)]
 pub struct Registration {
