@@ -78,6 +78,7 @@
 mod backend;
 mod common;
 mod options;
+mod ports;
 mod postgres;
 mod sqlite;
 

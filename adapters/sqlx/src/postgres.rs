@@ -8,8 +8,9 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
 
 use crate::StoreOptions;
-use crate::backend::{Dialect, SqlStore, impl_ports};
+use crate::backend::{Dialect, SqlStore};
 use crate::common::{is_unique_violation, map_err};
+use crate::ports::impl_ports;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

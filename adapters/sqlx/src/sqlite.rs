@@ -11,8 +11,9 @@ use sqlx::sqlite::{
 };
 
 use crate::StoreOptions;
-use crate::backend::{Dialect, SqlStore, impl_ports};
+use crate::backend::{Dialect, SqlStore};
 use crate::common::map_err;
+use crate::ports::impl_ports;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
