@@ -442,18 +442,26 @@ pub async fn extract_meta(
     body: &RequestBody,
 ) -> Result<MetaRequest, ApiResponse> {
     let renderer = renderer("JWT");
+    read_meta(authenticated, head, body, &renderer)
+        .await
+        .map_err(|refusal| refusal.into_response(&renderer, head))
+}
+
+/// [`extract_meta`], its refusals not yet rendered.
+async fn read_meta(
+    authenticated: &Authenticated,
+    head: &Parts,
+    body: &RequestBody,
+    renderer: &DrfRenderer,
+) -> Result<MetaRequest, Refusal> {
     let limits = BodyLimits { max_body_bytes: META_BODY_LIMIT, ..BodyLimits::default() };
     let body = match body {
         RequestBody::Complete(bytes) => bytes.as_ref(),
-        RequestBody::TooLarge => {
-            return Err(renderer.respond(&ApiError::BodyTooLarge { limit: META_BODY_LIMIT }, head));
-        }
-        RequestBody::Incomplete => return Err(renderer.respond(&ApiError::IncompleteBody, head)),
+        RequestBody::TooLarge => return Err(ApiError::BodyTooLarge { limit: META_BODY_LIMIT }.into()),
+        RequestBody::Incomplete => return Err(ApiError::IncompleteBody.into()),
     };
-    let decoded = decode_body(head.headers.get(CONTENT_TYPE), body, &BODY_FORMATS, &limits)
-        .await
-        .map_err(|error| renderer.respond(&ApiError::Codec(error), head))?;
-    let bad_request = |value: Value| renderer.reply(StatusCode::BAD_REQUEST, &value, head).into_response();
+    let decoded = decode_body(head.headers.get(CONTENT_TYPE), body, &BODY_FORMATS, &limits).await?;
+    let bad_request = |value: Value| Refusal::from(renderer.reply(StatusCode::BAD_REQUEST, &value, head));
     let (raw_meta, data) = split_meta(decoded, body);
     let Some(raw_meta) = raw_meta else {
         let mut errors = drf::FieldErrors::new();
@@ -470,7 +478,7 @@ pub async fn extract_meta(
     }
     let granted = authenticated.user.as_ref().is_some_and(|user| Grants::of(user).allow(&meta));
     if !granted {
-        return Err(renderer.respond(&ApiError::Forbidden(drf::PERMISSION_DENIED), head));
+        return Err(ApiError::Forbidden(drf::PERMISSION_DENIED).into());
     }
     Ok(MetaRequest { meta, data, format: renderer.response_format(head) })
 }
