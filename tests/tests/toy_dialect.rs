@@ -5,6 +5,7 @@
 //! gate, and `/app/any/whoami` (the multi-dialect gate) accepts its tokens.
 
 use authmount::dialect::{BUILT_IN, Registration};
+use authmount_conformance::dialect_calls as calls;
 use authmount_conformance::{Case, PASSWORD, on_both_adapters_with};
 use serde_json::json;
 
@@ -188,15 +189,7 @@ async fn the_multi_dialect_gate_takes_the_new_dialect_s_tokens_too() {
         any.assert_status(200);
         assert_eq!(any.json(), json!({"id": t.fixture.ann.id.0, "username": "ann"}));
         // The built-in dialects still answer beside it.
-        let amcr = t
-            .client
-            .post("/api/token-auth/")
-            .json(&json!({"username": "ann", "password": PASSWORD}))
-            .send()
-            .await;
-        amcr.assert_status(200);
-        let amcr_token = amcr.json()["token"].as_str().unwrap_or_default().to_owned();
-        t.client.secret(&amcr_token);
+        let amcr_token = calls::amcr_token(&t.client, "ann", PASSWORD).await;
         let any = t
             .client
             .get("/app/any/whoami")
