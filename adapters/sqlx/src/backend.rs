@@ -1,5 +1,5 @@
 //! The store logic both backends share, written once over sqlx's database types: every port
-//! operation's SQL and control flow. A backend supplies, through [`Dialect`], the few statements
+//! operation's SQL and control flow. A backend supplies, through [`SqlFlavor`], the few statements
 //! whose text differs (JSON casts, `GREATEST` or `max`, a row lock, how a write transaction
 //! begins); [`SqliteStore`](crate::SqliteStore) and [`PostgresStore`](crate::PostgresStore) wrap
 //! a [`SqlStore`] and add their connection set-up and migrations.
@@ -24,7 +24,7 @@ use crate::common::{
 
 /// What a backend's SQL says differently. Implemented for [`sqlx::Sqlite`] and
 /// [`sqlx::Postgres`]; statements use `$N` placeholders.
-pub(crate) trait Dialect: Database {
+pub(crate) trait SqlFlavor: Database {
     /// The user columns, in the names [`user_from_row`] reads (JSON columns as text).
     const USER_COLUMNS: &'static str;
     /// Inserts a user (`$1`..`$11`: username, email, first and last name, active, admin,
@@ -70,7 +70,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
 
 impl<DB> SqlStore<DB>
 where
-    DB: Dialect,
+    DB: SqlFlavor,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     &'static str: ColumnIndex<DB::Row>,
@@ -106,7 +106,7 @@ where
         self.clock.now()
     }
 
-    /// Starts a write transaction ([`Dialect::BEGIN_WRITE`]).
+    /// Starts a write transaction ([`SqlFlavor::BEGIN_WRITE`]).
     async fn begin_write(&self) -> Result<Transaction<'static, DB>, StoreError> {
         let begun = match DB::BEGIN_WRITE {
             Some(statement) => self.pool.begin_with(statement).await,

@@ -122,7 +122,7 @@ where
     row.try_get(column).map_err(StoreError::backend)
 }
 
-/// Decodes a user row selected with a [`Dialect::USER_COLUMNS`](crate::backend::Dialect::USER_COLUMNS) list.
+/// Decodes a user row selected with a [`SqlFlavor::USER_COLUMNS`](crate::backend::SqlFlavor::USER_COLUMNS) list.
 pub(crate) fn user_from_row<R>(row: &R) -> Result<User, StoreError>
 where
     R: Row,

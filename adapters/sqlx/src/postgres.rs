@@ -8,7 +8,7 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
 
 use crate::StoreOptions;
-use crate::backend::{Dialect, SqlStore};
+use crate::backend::{SqlFlavor, SqlStore};
 use crate::common::{is_unique_violation, map_err};
 use crate::ports::impl_ports;
 
@@ -177,7 +177,7 @@ impl PostgresStore {
 
 impl_ports!(PostgresStore);
 
-impl Dialect for Postgres {
+impl SqlFlavor for Postgres {
     /// The jsonb columns cast to text.
     const USER_COLUMNS: &'static str = "u.id, u.username, u.email, u.first_name, u.last_name, \
         u.is_active, u.is_admin, u.is_superuser, u.group_names::text AS group_names, u.created_at, \

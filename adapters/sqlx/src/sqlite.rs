@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 
 use crate::StoreOptions;
-use crate::backend::{Dialect, SqlStore};
+use crate::backend::{SqlFlavor, SqlStore};
 use crate::common::map_err;
 use crate::ports::impl_ports;
 
@@ -173,7 +173,7 @@ impl SqliteStore {
 
 impl_ports!(SqliteStore);
 
-impl Dialect for Sqlite {
+impl SqlFlavor for Sqlite {
     const USER_COLUMNS: &'static str = "u.id, u.username, u.email, u.first_name, u.last_name, \
         u.is_active, u.is_admin, u.is_superuser, u.group_names, u.created_at, u.password_hash, \
         u.attributes";
