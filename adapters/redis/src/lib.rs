@@ -74,4 +74,7 @@ mod scripts;
 mod store;
 mod tokens;
 
+/// The core whose ports this store implements, re-exported so an app keeps one `authmount`
+/// version in step with this adapter.
+pub use authmount;
 pub use store::{DEFAULT_PREFIX, RedisOptions, RedisStore};

@@ -82,6 +82,9 @@ mod ports;
 mod postgres;
 mod sqlite;
 
+/// The core whose ports these stores implement, re-exported so an app keeps one `authmount`
+/// version in step with this adapter.
+pub use authmount;
 pub use options::StoreOptions;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
