@@ -273,8 +273,9 @@ impl Argon2idHasher {
 
 impl PasswordHasher for Argon2idHasher {
     fn hash(&self, password: &[u8]) -> Result<String, PasswordError> {
-        let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
-        getrandom::fill(&mut salt).map_err(|e| HashingFailure::Randomness(BackendError::random(e)))?;
+        // The recommended 16 bytes (`argon2::RECOMMENDED_SALT_LEN`) from the operating system.
+        let salt = password_hash::try_generate_salt()
+            .map_err(|e| HashingFailure::Randomness(BackendError::random(e)))?;
         let salt_phc = Salt::new(&salt)
             .map_err(|e| HashingFailure::SaltEncoding(BackendError::password_hash(e.into())))?;
         let argon2_failure = |e| HashingFailure::Argon2(BackendError::password_hash(e));
