@@ -47,6 +47,9 @@
 //! | `AUTHMOUNT_COOKIES_SECURE` | `cookies.secure` (`false`: the tDAR cookie works over plain HTTP) |
 //! | `AUTHMOUNT_LOCKOUT_MAX_FAILURES` | `lockout.max_failures` (`5`) |
 //! | `AUTHMOUNT_LOCKOUT_WINDOW` | `lockout.window` (`15m`) |
+//! | `AUTHMOUNT_CACHE_ENABLED` | `cache.enabled` (`true`: the read cache in front of the stores) |
+//! | `AUTHMOUNT_CACHE_CAPACITY` | `cache.capacity` (`100000` entries per cache) |
+//! | `AUTHMOUNT_CACHE_MAX_STALENESS` | `cache.max_staleness` (`5s`: how late a change made outside authmount is seen) |
 //!
 //! The effective configuration is printed at start with secrets as `****`. Without a configured
 //! JWT secret, 32 random bytes are generated on first start and kept in `authmount-demo.secret`

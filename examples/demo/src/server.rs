@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use authmount::cache::ReadCache;
 use authmount::services::Services;
 use authmount::store::StoreError;
 use authmount::token::jwt::{JwtKey, JwtService, KeyRing};
@@ -264,6 +265,10 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
     let services = Services::new(stores.users.clone(), stores.tokens.clone(), stores.counters.clone())
         .map_err(DemoError::Password)?
         .with_limits(limits);
+    let services = match config.cache.read_cache() {
+        Some(settings) => services.with_read_cache(&ReadCache::new(settings)),
+        None => services,
+    };
     let jwt = JwtService::new(ring, services.clock.clone());
 
     // Bound before the demo user exists: its password is printed only if the server starts.
