@@ -51,8 +51,10 @@ pub mod extract;
 mod layer;
 mod meldeschein;
 mod router;
+mod serve;
 
 pub use extract::{AuthRejection, AuthUser};
 pub use layer::{AuthLayer, AuthService};
 pub use meldeschein::Meta;
 pub use router::router;
+pub use serve::{ServeLimits, serve};

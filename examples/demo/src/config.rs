@@ -36,6 +36,12 @@
 //! max_failures = 5           # failed logins before a login is locked ...
 //! window = "15m"             # ... within this window (reserved for the lockout service)
 //!
+//! [server]
+//! header_read_timeout = "5s" # a client has this long to send a whole request header (also
+//!                            # how long an idle kept-alive connection stays open)
+//! body_read_timeout = "10s"  # ... and this long to send a request body
+//! max_connections = 25000    # open connections at most (per worker on actix-web)
+//!
 //! [cache]
 //! enabled = true             # answer the per-request token and user reads from memory
 //! capacity = 100000          # entries per cache (tokens, JWT revocation answers, users)
@@ -91,7 +97,7 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override configuration keys, with the key each sets.
-pub const ENV_VARS: [(&str, &str); 20] = [
+pub const ENV_VARS: [(&str, &str); 23] = [
     ("AUTHMOUNT_AMCR_TOKEN_TTL", "amcr.token_ttl"),
     ("AUTHMOUNT_AMCR_SCHEMA_VERSION", "amcr.schema_version"),
     ("AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME", "meldeschein.token_lifetime"),
@@ -109,6 +115,9 @@ pub const ENV_VARS: [(&str, &str); 20] = [
     ("AUTHMOUNT_COOKIES_SECURE", "cookies.secure"),
     ("AUTHMOUNT_LOCKOUT_MAX_FAILURES", "lockout.max_failures"),
     ("AUTHMOUNT_LOCKOUT_WINDOW", "lockout.window"),
+    ("AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT", "server.header_read_timeout"),
+    ("AUTHMOUNT_SERVER_BODY_READ_TIMEOUT", "server.body_read_timeout"),
+    ("AUTHMOUNT_SERVER_MAX_CONNECTIONS", "server.max_connections"),
     ("AUTHMOUNT_CACHE_ENABLED", "cache.enabled"),
     ("AUTHMOUNT_CACHE_CAPACITY", "cache.capacity"),
     ("AUTHMOUNT_CACHE_MAX_STALENESS", "cache.max_staleness"),
@@ -137,6 +146,8 @@ pub struct DemoConfig {
     pub cookies: CookiesSection,
     /// Login lockout thresholds.
     pub lockout: LockoutSection,
+    /// The HTTP server's limits.
+    pub server: ServerSection,
     /// The read cache in front of the stores.
     pub cache: CacheSection,
 }
@@ -276,6 +287,44 @@ pub struct LockoutSection {
 impl Default for LockoutSection {
     fn default() -> Self {
         Self { max_failures: 5, window: Seconds::from_secs(15 * 60) }
+    }
+}
+
+/// `[server]`: what a client may hold of the server. The same limits on both frameworks
+/// (axum through [`authmount_axum::serve`], actix-web through its own settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// How long a client has to send a whole request header; also how long an idle kept-alive
+    /// connection stays open. Past it the connection is closed (default 5 s).
+    pub header_read_timeout: Seconds,
+    /// How long a request body may take to arrive (default 10 s).
+    pub body_read_timeout: Seconds,
+    /// Open connections at most (on actix-web, per worker thread); past it new clients wait
+    /// until one closes (default 25,000).
+    pub max_connections: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        let defaults = authmount_axum::ServeLimits::default();
+        Self {
+            header_read_timeout: Seconds::from_secs(defaults.header_read_timeout.as_secs()),
+            body_read_timeout: Seconds::from_secs(defaults.body_read_timeout.as_secs()),
+            max_connections: defaults.max_connections,
+        }
+    }
+}
+
+impl ServerSection {
+    /// The limits for [`authmount_axum::serve`].
+    pub fn limits(&self) -> authmount_axum::ServeLimits {
+        authmount_axum::ServeLimits {
+            header_read_timeout: self.header_read_timeout.as_duration(),
+            body_read_timeout: self.body_read_timeout.as_duration(),
+            max_connections: self.max_connections,
+            ..Default::default()
+        }
     }
 }
 
@@ -529,6 +578,16 @@ impl DemoConfig {
                         value.trim().parse().map_err(|_| invalid(format!("{value:?} is not a count")))?;
                 }
                 "AUTHMOUNT_LOCKOUT_WINDOW" => self.lockout.window = value.parse().map_err(invalid)?,
+                "AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT" => {
+                    self.server.header_read_timeout = value.parse().map_err(invalid)?;
+                }
+                "AUTHMOUNT_SERVER_BODY_READ_TIMEOUT" => {
+                    self.server.body_read_timeout = value.parse().map_err(invalid)?;
+                }
+                "AUTHMOUNT_SERVER_MAX_CONNECTIONS" => {
+                    self.server.max_connections =
+                        value.trim().parse().map_err(|_| invalid(format!("{value:?} is not a count")))?;
+                }
                 "AUTHMOUNT_CACHE_ENABLED" => self.cache.enabled = parse_bool(&value).map_err(invalid)?,
                 "AUTHMOUNT_CACHE_CAPACITY" => {
                     self.cache.capacity =
@@ -609,6 +668,14 @@ impl DemoConfig {
         let version = &self.amcr.schema_version;
         if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
             return invalid("amcr.schema_version must be letters, digits, dots and dashes (such as 2.1)");
+        }
+        if self.server.header_read_timeout.0 == 0
+            || self.server.body_read_timeout.0 == 0
+            || self.server.max_connections == 0
+        {
+            return invalid(
+                "server.header_read_timeout, server.body_read_timeout and server.max_connections must be positive",
+            );
         }
         if self.cache.enabled
             && (self.cache.capacity == 0
@@ -736,6 +803,9 @@ mod tests {
                 _ if name.ends_with("SECRET") => "x".repeat(40),
                 // On by default: the variable's effect is to turn it off.
                 "AUTHMOUNT_CACHE_ENABLED" => "0".to_owned(),
+                "AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT" | "AUTHMOUNT_SERVER_BODY_READ_TIMEOUT" => {
+                    "7".to_owned()
+                }
                 _ => "1".to_owned(),
             };
             let mut config = DemoConfig::default();

@@ -52,6 +52,8 @@ pub struct Prepared {
     pub listener: TcpListener,
     /// What to serve.
     pub app: DemoApp,
+    /// The server's limits (`[server]`).
+    pub server: crate::config::ServerSection,
 }
 
 /// The `AUTHMOUNT_*` (and other) environment variables that are valid UTF-8.
@@ -315,7 +317,7 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
     let _ = out.write_all(banner.render().as_bytes());
     let _ = out.flush();
     tracing::info!(address = %local, framework = %options.framework, "serving");
-    Ok(Prepared { listener, app })
+    Ok(Prepared { listener, app, server: config.server.clone() })
 }
 
 /// The path reset links point at by default: miniSASS's own verify endpoint, without its
@@ -387,10 +389,12 @@ fn serve_axum(options: &ServeOptions) -> Result<(), DemoError> {
             |source| DemoError::Io { what: "cannot serve on", path: options.addr.clone().into(), source };
         prepared.listener.set_nonblocking(true).map_err(io)?;
         let listener = tokio::net::TcpListener::from_std(prepared.listener).map_err(io)?;
-        // With the peer address, so login limits and audit events know the client.
-        let app = crate::app::axum_router(prepared.app)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(signals.received()).await.map_err(io)?;
+        // The header and body timeouts and the connection limit of `[server]`; handlers see the
+        // peer address, so login limits and audit events know the client.
+        let app = crate::app::axum_router(prepared.app);
+        authmount_axum::serve(listener, app, prepared.server.limits(), signals.received())
+            .await
+            .map_err(io)?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -402,6 +406,7 @@ fn serve_actix(options: &ServeOptions) -> Result<(), DemoError> {
         let prepared = prepare(options, &mut std::io::stdout()).await?;
         let io =
             |source| DemoError::Io { what: "cannot serve on", path: options.addr.clone().into(), source };
+        let server_limits = prepared.server.clone();
         let configure = crate::app::actix_configure(prepared.app);
         // The signals are handled here, as for axum (actix's own handlers would be installed
         // only once the server runs, after the banner).
@@ -411,6 +416,12 @@ fn serve_actix(options: &ServeOptions) -> Result<(), DemoError> {
                 .configure(configure.clone())
         })
         .disable_signals()
+        // The same limits as on axum (`[server]`): the request head must arrive in time, idle
+        // kept-alive connections close after as long, and at most so many connections per worker.
+        // Request bodies are bounded by the authmount endpoints' own body timeout.
+        .client_request_timeout(server_limits.header_read_timeout.as_duration())
+        .keep_alive(server_limits.header_read_timeout.as_duration())
+        .max_connections(server_limits.max_connections)
         .shutdown_timeout(30)
         .listen(prepared.listener)
         .map_err(io)?
