@@ -152,7 +152,8 @@ impl Gate {
     }
 
     /// Applies `policy` to a request whose gate outcome is `state`: the authenticated request,
-    /// or the response to send instead (the gate's own 401/503, or [`forbidden`](Self::forbidden)).
+    /// or the refusal to answer with instead (the gate's own 401/503, or
+    /// [`forbidden`](Self::forbidden)).
     /// What the adapters' authorization extractors and layers call.
     ///
     /// ```
@@ -180,11 +181,11 @@ impl Gate {
         state: &AuthState,
         policy: &Policy,
         head: &Parts,
-    ) -> Result<Arc<Authenticated>, ApiResponse> {
+    ) -> Result<Arc<Authenticated>, Arc<Denial>> {
         match policy.decide(state) {
             Decision::Allowed(authenticated) => Ok(authenticated),
-            Decision::Unauthenticated(denial) => Err(denial.to_response()),
-            Decision::Forbidden => Err(self.forbidden(head)),
+            Decision::Unauthenticated(denial) => Err(denial),
+            Decision::Forbidden => Err(Arc::new(Denial::new(self.forbidden(head), false))),
         }
     }
 }
