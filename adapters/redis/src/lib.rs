@@ -67,6 +67,7 @@
 //!
 //! [`purge_expired`]: authmount::store::TokenStore::purge_expired
 
+mod bus;
 mod counters;
 mod error;
 mod record;
@@ -74,4 +75,5 @@ mod scripts;
 mod store;
 mod tokens;
 
+pub use bus::{DEFAULT_CHANNEL, RedisBus};
 pub use store::{DEFAULT_PREFIX, RedisOptions, RedisStore};

@@ -76,11 +76,13 @@
 //! ```
 
 mod backend;
+mod bus;
 mod common;
 mod options;
 mod postgres;
 mod sqlite;
 
+pub use bus::{DEFAULT_CHANNEL, PostgresBus};
 pub use options::StoreOptions;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -108,6 +108,13 @@ impl InvalidationSink {
         }
     }
 
+    /// How long a subscription may hear nothing before a bus should treat it as broken and
+    /// reconnect: three heartbeat intervals (every attached cache sends itself a heartbeat, so
+    /// a live subscription is never silent that long).
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        self.state.upgrade().map_or(std::time::Duration::from_secs(1), |state| state.config.heartbeat * 3)
+    }
+
     /// Whether the cache is gone: the bus should stop delivering to this sink.
     pub fn is_closed(&self) -> bool {
         self.state.strong_count() == 0

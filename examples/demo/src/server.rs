@@ -145,6 +145,16 @@ impl Banner<'_> {
         let _ = writeln!(out, "listening on {base}");
         let _ = writeln!(out, "users:  {}", self.users);
         let _ = writeln!(out, "tokens: {}", self.tokens);
+        let cache = match self.config.cache.enabled {
+            true => format!(
+                "on, {} entries per cache, max staleness {} ({})",
+                self.config.cache.capacity,
+                self.config.cache.max_staleness,
+                crate::stores::invalidation_description(self.users, self.tokens)
+            ),
+            false => "off (every authenticated request reads the stores)".to_owned(),
+        };
+        let _ = writeln!(out, "read cache: {cache}");
         let _ = writeln!(out, "JWT secret: {}", self.secret);
         let _ = writeln!(out, "\neffective configuration (secrets masked):");
         for line in self.config.to_masked_toml().lines() {
@@ -268,7 +278,13 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
         .map_err(DemoError::Password)?
         .with_limits(limits);
     let services = match config.cache.read_cache() {
-        Some(settings) => services.with_read_cache(&ReadCache::new(settings)),
+        Some(settings) => {
+            let cache = ReadCache::new(settings);
+            if let Some(bus) = crate::stores::invalidation_bus(&options.users, &options.tokens).await? {
+                cache.attach(bus);
+            }
+            services.with_read_cache(&cache)
+        }
         None => services,
     };
     let jwt = JwtService::new(ring, services.clock.clone());
