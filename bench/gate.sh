@@ -15,6 +15,7 @@
 # `authmount_bench`, made and dropped here; Redis tokens in a private redis-server on
 # $REDIS_PORT). PostgreSQL is reached at $PG_URL (default postgres://postgres@127.0.0.1:5432).
 set -euo pipefail
+export PGOPTIONS="-c client_min_messages=warning"
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-5s}

@@ -4,6 +4,7 @@
 #   bench/propagation.sh              # 200 trials per dialect
 #   TRIALS=1000 bench/propagation.sh
 set -euo pipefail
+export PGOPTIONS="-c client_min_messages=warning"
 cd "$(dirname "$0")/.."
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_PORT=${REDIS_PORT:-6393}
