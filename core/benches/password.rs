@@ -5,7 +5,7 @@
 
 use std::hint::black_box;
 
-use argon2::password_hash::PasswordHash;
+use argon2::password_hash::phc::PasswordHash;
 use argon2::{Argon2, PasswordVerifier};
 use authmount::password::{Argon2Params, Argon2idHasher, PasswordHasher, Verification};
 use criterion::{Criterion, criterion_group, criterion_main};

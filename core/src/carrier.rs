@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use cookie::Cookie;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName};
@@ -260,17 +261,16 @@ fn find_in_cookies<'r>(headers: &'r HeaderMap, name: &str) -> Found<'r> {
         let Ok(header) = header.to_str() else {
             continue;
         };
-        for pair in header.split(';') {
-            let Some((key, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if key.trim() != name {
+        // Pairs without a name or without `=` are skipped. Parsed from a borrowed string and not
+        // percent-decoded, a cookie's raw value is a slice of the header (no copy).
+        for cookie in Cookie::split_parse(header).flatten() {
+            if cookie.name() != name {
                 continue;
             }
             if found.is_some() {
                 return Found::Malformed(MalformedCredentials::Repeated);
             }
-            found = Some(value.trim().trim_matches('"'));
+            found = Some(cookie.value_raw().unwrap_or_default().trim_matches('"'));
         }
     }
     match found {

@@ -114,9 +114,10 @@ impl Names {
         let Ok(mut conn) = sqlx::PgConnection::connect(database_url).await else {
             return;
         };
-        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema))
-            .execute(&mut conn)
-            .await;
+        let _ =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema)))
+                .execute(&mut conn)
+                .await;
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let rows = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'authmount\\_test\\_%'")
             .fetch_all(&mut conn)
@@ -126,7 +127,7 @@ impl Names {
             let name: String = row.get(0);
             let created = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(now);
             if now.saturating_sub(created) > 3_600 {
-                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")))
                     .execute(&mut conn)
                     .await;
             }

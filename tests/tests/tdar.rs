@@ -91,7 +91,7 @@ async fn login_answers_the_result_container_and_sets_the_session_cookie() {
         // The suite's servers are plain HTTP, so the fixture turns `Secure` off.
         assert_eq!(
             response.header("set-cookie"),
-            format!("session.tokenkey={token}; Path=/; HttpOnly; SameSite=Lax")
+            format!("session.tokenkey={token}; HttpOnly; SameSite=Lax; Path=/")
         );
     })
     .await;
@@ -224,7 +224,7 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
         assert_container(&response, 200, &[]);
         assert_eq!(
             response.header("set-cookie"),
-            "session.tokenkey=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+            "session.tokenkey=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
         );
         assert_eq!(response.header("cache-control"), "no-store");
         whoami_with_cookie(&t, &key).await.assert_status(403);

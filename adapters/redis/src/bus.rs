@@ -60,8 +60,8 @@ impl RedisBus {
     pub async fn connect_with(url: &str, channel: impl Into<String>) -> Result<Self, BusError> {
         let client = redis::Client::open(url).map_err(BusError::unavailable)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(1))
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
             .set_number_of_retries(1);
         let publisher = ConnectionManager::new_with_config(client.clone(), config)
             .await

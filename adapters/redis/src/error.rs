@@ -3,7 +3,7 @@
 use std::fmt;
 
 use authmount::store::StoreError;
-use redis::{ErrorKind, RedisError};
+use redis::{ErrorKind, RedisError, ServerErrorKind};
 
 /// Maps a Redis error: anything that means "cannot reach a working server right now" (refused,
 /// timed out, dropped connection, a server still loading or failing over) is
@@ -16,12 +16,13 @@ pub(crate) fn from_redis(error: RedisError) -> StoreError {
         || error.is_connection_dropped()
         || matches!(
             error.kind(),
-            ErrorKind::BusyLoadingError
-                | ErrorKind::TryAgain
-                | ErrorKind::ClusterDown
-                | ErrorKind::MasterDown
-                | ErrorKind::ReadOnly
-                | ErrorKind::MasterNameNotFoundBySentinel
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::ClusterDown
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+            ) | ErrorKind::MasterNameNotFoundBySentinel
                 | ErrorKind::NoValidReplicasFoundBySentinel
                 | ErrorKind::ClusterConnectionNotFound
         );
@@ -55,11 +56,11 @@ mod tests {
         assert!(matches!(from_redis(refused), StoreError::Unavailable(_)));
         let timeout = RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
         assert!(matches!(from_redis(timeout), StoreError::Unavailable(_)));
-        let loading = RedisError::from((ErrorKind::BusyLoadingError, "loading"));
+        let loading = RedisError::from((ErrorKind::Server(ServerErrorKind::BusyLoading), "loading"));
         assert!(matches!(from_redis(loading), StoreError::Unavailable(_)));
-        let script = RedisError::from((ErrorKind::ResponseError, "ERR in script"));
+        let script = RedisError::from((ErrorKind::Server(ServerErrorKind::ResponseError), "ERR in script"));
         assert!(matches!(from_redis(script), StoreError::Backend(_)));
-        let parse = RedisError::from((ErrorKind::ParseError, "bad reply"));
+        let parse = RedisError::from((ErrorKind::Parse, "bad reply"));
         assert!(matches!(from_redis(parse), StoreError::Backend(_)));
     }
 }

@@ -162,11 +162,14 @@ impl RedisStore {
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(from_redis)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(options.connection_timeout)
-            .set_response_timeout(options.response_timeout)
+            .set_connection_timeout(Some(options.connection_timeout))
+            .set_response_timeout(Some(options.response_timeout))
             .set_number_of_retries(options.reconnect_retries)
-            .set_factor(2)
-            .set_max_delay(5_000);
+            // 1 s, 2 s, 4 s, then 5 s between reconnection attempts (plus jitter): what redis 0.32
+            // did with factor 2 (its backoff then always started at 1 s).
+            .set_min_delay(Duration::from_secs(1))
+            .set_exponent_base(2.0)
+            .set_max_delay(Duration::from_secs(5));
         let conn = ConnectionManager::new_with_config(client, config).await.map_err(from_redis)?;
         Ok(Self { conn, prefix: options.prefix.into(), clock: Arc::new(SystemClock) })
     }

@@ -204,7 +204,9 @@ async fn postgres_store(url: &str, schema: &str) -> PostgresStore {
 }
 
 async fn drop_postgres(store: &PostgresStore, schema: &str) {
-    let _ = sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(store.pool()).await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
+        .execute(store.pool())
+        .await;
     store.pool().close().await;
 }
 

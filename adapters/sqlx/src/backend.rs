@@ -15,7 +15,10 @@ use authmount::login_name::normalize_login;
 use authmount::store::{ConflictField, Counter, Rotation, StoreError, TokenRecord};
 use authmount::token::TokenHash;
 use authmount::user::{NewUser, ProfileUpdate, User, UserId};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type};
+use sqlx::{
+    AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction,
+    Type,
+};
 
 use crate::common::{
     PurgeTimer, TOKEN_COLUMNS, TokenColumns, duration_millis, family_retention_until, from_millis,
@@ -72,7 +75,7 @@ impl<DB> SqlStore<DB>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    DB::Arguments: IntoArguments<DB>,
     &'static str: ColumnIndex<DB::Row>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
@@ -145,8 +148,9 @@ where
     }
 
     async fn select_user(&self, sql_tail: &str, bind: Bind<'_>) -> Result<Option<User>, StoreError> {
+        // Only constants are interpolated: the column list and the callers' literal tails.
         let sql = format!("SELECT {} {sql_tail}", DB::USER_COLUMNS);
-        let query = sqlx::query(&sql);
+        let query = sqlx::query(AssertSqlSafe(sql));
         let query = match bind {
             Bind::Text(text) => query.bind(text),
             Bind::Int(int) => query.bind(int),
@@ -238,7 +242,7 @@ where
     pub(crate) async fn update_profile(&self, id: UserId, update: ProfileUpdate) -> Result<User, StoreError> {
         let mut tx = self.begin_write().await?;
         let sql = format!("SELECT {} FROM users u WHERE u.id = $1{}", DB::USER_COLUMNS, DB::LOCK_ROW);
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await
@@ -375,7 +379,7 @@ where
     async fn live_token(&self, hash: &TokenHash, now: SystemTime) -> Result<Option<TokenRecord>, StoreError> {
         let sql =
             format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1 AND NOT rotated AND expires_at > $2");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(hash_bytes(hash))
             .bind(to_millis(now))
             .fetch_optional(&self.pool)
@@ -524,7 +528,7 @@ where
             "DELETE FROM tokens WHERE hash = $1 AND NOT rotated AND expires_at > $2 \
              RETURNING {TOKEN_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(hash_bytes(hash))
             .bind(to_millis(self.now()))
             .fetch_optional(&self.pool)

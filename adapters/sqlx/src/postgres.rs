@@ -4,8 +4,8 @@ use std::str::FromStr;
 
 use authmount::clock::SharedClock;
 use authmount::store::StoreError;
-use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
+use sqlx::{AssertSqlSafe, Postgres};
 
 use crate::StoreOptions;
 use crate::backend::{Dialect, SqlStore, impl_ports};
@@ -155,7 +155,10 @@ impl PostgresStore {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         if let Some(schema) = &self.schema {
             let created =
-                sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(self.pool()).await;
+                // `schema` is a quoted identifier (`quote_ident`).
+                sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+                    .execute(self.pool())
+                    .await;
             // Two instances creating the schema at once: the loser's unique violation is fine.
             match created {
                 Err(error) if !is_unique_violation(&error) => return Err(map_err(error)),

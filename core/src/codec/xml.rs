@@ -18,7 +18,7 @@ use quick_xml::events::{BytesRef, Event};
 use quick_xml::reader::Reader;
 use serde_json::{Map, Value};
 
-use super::error::{CodecError, MalformedReason, detail, echo, echo_bytes};
+use super::error::{CodecError, MalformedReason, detail, echo};
 use super::{BodyFormat, BodyLimits};
 
 /// The DRF convention for array items, in both directions.
@@ -124,15 +124,17 @@ fn read(body: &[u8], limits: &BodyLimits) -> Result<Map<String, Value>, Malforme
                 return Err(MalformedReason::ContentOutsideRoot);
             }
             Event::Start(start) => {
-                let name = local_name(start.local_name().as_ref())?;
+                let name = start.local_name().as_ref().to_owned();
                 // The element's parent becomes a container at depth `stack.len()` (root = 1).
+                // Our own check: quick-xml's nesting limit (0.42) belongs to its serde
+                // `Deserializer::recursion_limit`; the event `Reader` read here has none.
                 if stack.len() > limits.max_depth {
                     return Err(MalformedReason::TooDeep { limit: limits.max_depth });
                 }
                 stack.push(Frame::new(name));
             }
             Event::Empty(start) => {
-                let name = local_name(start.local_name().as_ref())?;
+                let name = start.local_name().as_ref().to_owned();
                 if stack.len() > limits.max_depth {
                     return Err(MalformedReason::TooDeep { limit: limits.max_depth });
                 }
@@ -144,7 +146,7 @@ fn read(body: &[u8], limits: &BodyLimits) -> Result<Map<String, Value>, Malforme
                 close(&mut stack, &mut root, frame)?;
             }
             Event::Text(t) => {
-                let s = t.xml10_content().map_err(detail)?;
+                let s = t.xml10_content();
                 match stack.last_mut() {
                     Some(frame) => frame.push_text(&s)?,
                     None if s.trim_ascii().is_empty() => {}
@@ -152,7 +154,7 @@ fn read(body: &[u8], limits: &BodyLimits) -> Result<Map<String, Value>, Malforme
                 }
             }
             Event::CData(c) => {
-                let s = c.xml10_content().map_err(detail)?;
+                let s = c.xml10_content();
                 let frame = stack.last_mut().ok_or(MalformedReason::ContentOutsideRoot)?;
                 frame.push_text(&s)?;
             }
@@ -166,8 +168,8 @@ fn read(body: &[u8], limits: &BodyLimits) -> Result<Map<String, Value>, Malforme
                 if let Some(encoding) = decl.encoding() {
                     let encoding = encoding.map_err(detail)?;
                     let encoding = encoding.as_ref();
-                    if !(encoding.eq_ignore_ascii_case(b"utf-8") || encoding.eq_ignore_ascii_case(b"utf8")) {
-                        return Err(MalformedReason::UnsupportedEncoding { encoding: echo_bytes(encoding) });
+                    if !(encoding.eq_ignore_ascii_case("utf-8") || encoding.eq_ignore_ascii_case("utf8")) {
+                        return Err(MalformedReason::UnsupportedEncoding { encoding: echo(encoding) });
                     }
                 }
             }
@@ -205,10 +207,6 @@ fn close(stack: &mut [Frame], root: &mut Option<Value>, mut frame: Frame) -> Res
     }
 }
 
-fn local_name(raw: &[u8]) -> Result<String, MalformedReason> {
-    std::str::from_utf8(raw).map(str::to_owned).map_err(|_| MalformedReason::InvalidUtf8 { field: None })
-}
-
 /// The five predefined entities and numeric character references; anything else is refused.
 fn resolve_reference(r: &BytesRef<'_>) -> Result<char, MalformedReason> {
     if r.is_char_ref() {
@@ -218,12 +216,12 @@ fn resolve_reference(r: &BytesRef<'_>) -> Result<char, MalformedReason> {
         };
     }
     match r.as_ref() {
-        b"lt" => Ok('<'),
-        b"gt" => Ok('>'),
-        b"amp" => Ok('&'),
-        b"apos" => Ok('\''),
-        b"quot" => Ok('"'),
-        other => Err(MalformedReason::UndefinedEntity { name: echo_bytes(other) }),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "amp" => Ok('&'),
+        "apos" => Ok('\''),
+        "quot" => Ok('"'),
+        other => Err(MalformedReason::UndefinedEntity { name: echo(other) }),
     }
 }
 

@@ -591,7 +591,7 @@ fn xml_root_name(body: &[u8]) -> Option<String> {
     loop {
         match reader.read_event().ok()? {
             Event::Start(start) | Event::Empty(start) => {
-                return std::str::from_utf8(start.local_name().as_ref()).ok().map(str::to_owned);
+                return Some(start.local_name().as_ref().to_owned());
             }
             Event::Eof => return None,
             _ => {}

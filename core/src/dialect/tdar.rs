@@ -42,7 +42,7 @@
 //!
 //! The key is sent back as the cookie named [`TdarConfig::session_key_name`] (default
 //! `session.tokenkey` as in the seed; the live system uses `crowd.token_key`) —
-//! `<name>=<token>; Path=/; HttpOnly; Secure; SameSite=Lax` — or, as the seed's "Using the
+//! `<name>=<token>; HttpOnly; SameSite=Lax; Secure; Path=/` — or, as the seed's "Using the
 //! Authentication Key" describes, as the query parameter of that name
 //! (`?session.tokenkey=<apiToken>`). When a request has both, the query parameter decides (it
 //! was put on this request on purpose; the cookie is ambient). Every tDAR answer (and every
@@ -58,6 +58,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cookie::Cookie;
 use http::header::{CONTENT_TYPE, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
@@ -247,10 +248,19 @@ impl TdarConfig {
         Ok(())
     }
 
-    /// The attributes after the cookie's value: `Path=/; HttpOnly; Secure; SameSite=Lax`.
-    fn cookie_attributes(&self) -> String {
-        let secure = if self.insecure_cookies { "" } else { "; Secure" };
-        format!("Path=/; HttpOnly{secure}; SameSite={}", self.same_site.as_str())
+    /// The session cookie holding `value`: `<name>=<value>; HttpOnly; SameSite=Lax; Secure; Path=/`.
+    fn session_cookie<'a>(&'a self, value: &'a str) -> Cookie<'a> {
+        let same_site = match self.same_site {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        };
+        Cookie::build((self.session_key_name.as_str(), value))
+            .http_only(true)
+            .same_site(same_site)
+            .secure(!self.insecure_cookies)
+            .path("/")
+            .build()
     }
 }
 
@@ -307,7 +317,7 @@ impl Tdar {
     /// assert_eq!(response.status(), 200);
     /// assert_eq!(response.headers()["content-type"], "application/xml;charset=UTF-8");
     /// let cookie = response.headers()["set-cookie"].to_str()?;
-    /// assert!(cookie.starts_with("session.tokenkey=") && cookie.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"));
+    /// assert!(cookie.starts_with("session.tokenkey=") && cookie.ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/"));
     /// let xml = std::str::from_utf8(response.body())?;
     /// assert!(xml.contains(r#"<tdar:resultContainer username="admin@tdar.org" sessionKeyName="session.tokenkey" apiToken=""#));
     /// assert!(xml.contains("<tdar:statusCode>200</tdar:statusCode>"));
@@ -408,12 +418,8 @@ impl Inner {
             Ok(token) => token,
             Err(error) => return self.renderer.respond(&error, head),
         };
-        let Ok(cookie) = HeaderValue::from_str(&format!(
-            "{}={}; {}",
-            self.config.session_key_name,
-            token.as_str(),
-            self.config.cookie_attributes()
-        )) else {
+        let Ok(cookie) = HeaderValue::from_str(&self.config.session_cookie(token.as_str()).to_string())
+        else {
             // The name is validated and the token is base64url: not reached.
             return self.renderer.respond(&ApiError::Internal, head);
         };
@@ -485,9 +491,10 @@ impl Inner {
             // No live session: nothing to end (logout is idempotent).
             Err(_) => {}
         }
-        let clear =
-            format!("{}=; Max-Age=0; {}", self.config.session_key_name, self.config.cookie_attributes());
-        let Ok(clear) = HeaderValue::from_str(&clear) else {
+        // The same cookie (name, path and attributes), empty and expired at once.
+        let mut clear = self.config.session_cookie("");
+        clear.set_max_age(cookie::time::Duration::ZERO);
+        let Ok(clear) = HeaderValue::from_str(&clear.to_string()) else {
             return self.renderer.respond(&ApiError::Internal, head);
         };
         let body = self.renderer.document(&[], None, &[], StatusCode::OK);

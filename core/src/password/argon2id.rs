@@ -2,14 +2,11 @@
 
 use std::fmt;
 
-use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
+use argon2::password_hash::{self, phc::Output, phc::ParamsString, phc::PasswordHash, phc::Salt};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::block_pool::BlockPool;
 use super::{BackendError, ConfigProblem, HashingFailure, PasswordError, PasswordHasher, Verification};
-
-/// Length of the random salt of every new hash, in bytes (the PHC/argon2 recommendation).
-const SALT_LEN: usize = 16;
 
 /// Argon2 cost parameters.
 ///
@@ -215,11 +212,12 @@ impl Argon2idHasher {
     /// Parse `phc` and check `password` against it; the one code path of `verify` and
     /// `dummy_verify`, so both cost the same.
     fn check(&self, password: &[u8], phc: &str) -> Checked {
+        // The PHC parser also decodes the salt (and checks its length) since password-hash 0.6.
         let parsed = match PasswordHash::new(phc) {
             Ok(parsed) => parsed,
-            Err(e) => return Checked::Unusable("not a PHC string", Some(e)),
+            Err(e) => return Checked::Unusable("not a PHC string", Some(e.into())),
         };
-        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
             return Checked::Unusable("not an argon2 hash", None);
         };
         let version = match parsed.version.map(Version::try_from).transpose() {
@@ -236,19 +234,14 @@ impl Argon2idHasher {
         {
             return Checked::Unusable("argon2 cost above the verification limits", None);
         }
-        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
             return Checked::Unusable("no salt or no hash output", None);
-        };
-        let mut salt_bytes = [0u8; 64];
-        let salt = match salt.decode_b64(&mut salt_bytes) {
-            Ok(salt) => salt,
-            Err(e) => return Checked::Unusable("invalid salt", Some(e)),
         };
         // Recomputes with the algorithm, version and parameters of `parsed` (not of
         // `self.argon2`) and compares the outputs in constant time (`Output`'s `PartialEq`).
         let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params.clone());
         match self.compute(&argon2, password, salt, expected.len()) {
-            Ok(computed) if computed == expected => Checked::Match {
+            Ok(computed) if computed == *expected => Checked::Match {
                 needs_rehash: algorithm != Algorithm::Argon2id
                     || version != Some(Version::V0x13)
                     || params.m_cost() != self.params.memory_kib
@@ -269,20 +262,22 @@ impl Argon2idHasher {
         salt: &[u8],
         output_len: usize,
     ) -> Result<Output, password_hash::Error> {
+        let mut buffer = [0u8; Output::MAX_LENGTH];
+        let out = buffer.get_mut(..output_len).ok_or(password_hash::Error::OutputSize)?;
         self.blocks.with_blocks(argon2.params().block_count(), |blocks| {
-            Output::init_with(output_len, |out| {
-                Ok(argon2.hash_password_into_with_memory(password, salt, out, blocks)?)
-            })
-        })
+            argon2.hash_password_into_with_memory(password, salt, out, blocks)
+        })?;
+        Ok(Output::new(out)?)
     }
 }
 
 impl PasswordHasher for Argon2idHasher {
     fn hash(&self, password: &[u8]) -> Result<String, PasswordError> {
-        let mut salt = [0u8; SALT_LEN];
-        getrandom::fill(&mut salt).map_err(|e| HashingFailure::Randomness(BackendError::random(e)))?;
-        let salt_string = SaltString::encode_b64(&salt)
-            .map_err(|e| HashingFailure::SaltEncoding(BackendError::password_hash(e)))?;
+        // The recommended 16 bytes (`argon2::RECOMMENDED_SALT_LEN`) from the operating system.
+        let salt = password_hash::try_generate_salt()
+            .map_err(|e| HashingFailure::Randomness(BackendError::random(e)))?;
+        let salt_phc = Salt::new(&salt)
+            .map_err(|e| HashingFailure::SaltEncoding(BackendError::password_hash(e.into())))?;
         let argon2_failure = |e| HashingFailure::Argon2(BackendError::password_hash(e));
         let output = self
             .compute(&self.argon2, password, &salt, Params::DEFAULT_OUTPUT_LEN)
@@ -291,7 +286,7 @@ impl PasswordHasher for Argon2idHasher {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
             params: ParamsString::try_from(self.argon2.params()).map_err(argon2_failure)?,
-            salt: Some(salt_string.as_salt()),
+            salt: Some(salt_phc),
             hash: Some(output),
         };
         Ok(phc.to_string())
@@ -341,8 +336,9 @@ mod tests {
     fn raw_hash(algorithm: Algorithm, version: Version, m: u32, t: u32, p: u32, pw: &[u8]) -> String {
         let params = Params::new(m, t, p, None).unwrap();
         let argon2 = Argon2::new(algorithm, version, params);
-        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        argon2::PasswordHasher::hash_password(&argon2, pw, &salt).unwrap().to_string()
+        let hash: PasswordHash =
+            argon2::PasswordHasher::hash_password_with_salt(&argon2, pw, b"0123456789abcdef").unwrap();
+        hash.to_string()
     }
 
     fn default_hasher() -> Argon2idHasher {
@@ -385,8 +381,7 @@ mod tests {
         let b = hasher.hash(b"same password").unwrap();
         assert_ne!(a, b);
         let parsed = PasswordHash::new(&a).unwrap();
-        let mut buf = [0u8; 64];
-        assert_eq!(parsed.salt.unwrap().decode_b64(&mut buf).unwrap().len(), 16);
+        assert_eq!(parsed.salt.unwrap().len(), 16);
         assert_eq!(parsed.hash.unwrap().len(), 32);
     }
 

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::SaltString;
+use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::*;
@@ -20,8 +20,9 @@ fn default_service() -> PasswordService {
 /// A PHC string made by the argon2 crate itself.
 fn raw_hash(algorithm: Algorithm, m: u32, t: u32, pw: &[u8]) -> String {
     let argon2 = Argon2::new(algorithm, Version::V0x13, Params::new(m, t, 1, None).unwrap());
-    let salt = SaltString::encode_b64(b"fedcba9876543210").unwrap();
-    argon2::PasswordHasher::hash_password(&argon2, pw, &salt).unwrap().to_string()
+    let hash: PasswordHash =
+        argon2::PasswordHasher::hash_password_with_salt(&argon2, pw, b"fedcba9876543210").unwrap();
+    hash.to_string()
 }
 
 /// Wraps a real hasher and counts every operation.

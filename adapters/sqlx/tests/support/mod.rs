@@ -73,7 +73,7 @@ async fn drop_stale_schemas(url: &str, now: u64) {
             let name: String = row.get(0);
             let created = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(now);
             if now.saturating_sub(created) > 3_600 {
-                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")))
                     .execute(&mut conn)
                     .await;
             }

@@ -194,7 +194,7 @@ async fn login_answers_the_seeds_result_container_and_sets_a_secure_cookie() {
     assert_eq!(header(&response, "referrer-policy"), "no-referrer");
     assert_eq!(
         header(&response, "set-cookie"),
-        format!("session.tokenkey={token}; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        format!("session.tokenkey={token}; HttpOnly; SameSite=Lax; Secure; Path=/"),
         "Secure by default"
     );
 }
@@ -419,7 +419,7 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
     assert_eq!(text(&response), logout_body());
     assert_eq!(
         header(&response, "set-cookie"),
-        "session.tokenkey=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"
+        "session.tokenkey=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"
     );
     assert_eq!(header(&response, "cache-control"), "no-store");
     assert_eq!(header(&response, "referrer-policy"), "no-referrer");
@@ -548,7 +548,7 @@ async fn configuration_names_the_key_schema_message_and_cookie_attributes() {
     assert!(body.contains("<tdar:message>Terms &amp; &lt;conditions&gt;</tdar:message>"));
     assert_eq!(
         header(&response, "set-cookie"),
-        format!("crowd.token_key={token}; Path=/; HttpOnly; SameSite=Strict")
+        format!("crowd.token_key={token}; HttpOnly; SameSite=Strict; Path=/")
     );
     let ok = f.gate("GET", "/x", &[("cookie", &format!("crowd.token_key={token}"))]).await;
     assert_eq!(ok, Ok(()));
@@ -556,7 +556,7 @@ async fn configuration_names_the_key_schema_message_and_cookie_attributes() {
     let logout = f.logout(LOGOUT_PATH, &[]).await;
     assert_eq!(
         header(&logout, "set-cookie"),
-        "crowd.token_key=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+        "crowd.token_key=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
     );
 }
 
@@ -570,7 +570,7 @@ async fn user_supplied_text_is_escaped_and_never_reaches_the_cookie() {
     let token = api_token(&response);
     assert_eq!(
         header(&response, "set-cookie"),
-        format!("session.tokenkey={token}; Path=/; HttpOnly; Secure; SameSite=Lax")
+        format!("session.tokenkey={token}; HttpOnly; SameSite=Lax; Secure; Path=/")
     );
 }
 

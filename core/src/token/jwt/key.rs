@@ -78,11 +78,13 @@ impl JwtKey {
         if secret.len() < MIN_HS256_SECRET_LEN {
             return Err(KeyError::SecretTooShort { min: MIN_HS256_SECRET_LEN });
         }
-        Ok(Self {
-            algorithm: JwtAlgorithm::Hs256,
-            encoding: Some(EncodingKey::from_secret(secret)),
-            decoding: DecodingKey::from_secret(secret),
-        })
+        // jsonwebtoken only refuses an empty secret, which the length check above already did.
+        let algorithm = JwtAlgorithm::Hs256;
+        let encoding =
+            EncodingKey::from_secret(secret).map_err(|_| invalid(algorithm, "not an HMAC secret"))?;
+        let decoding =
+            DecodingKey::from_secret(secret).map_err(|_| invalid(algorithm, "not an HMAC secret"))?;
+        Ok(Self { algorithm, encoding: Some(encoding), decoding })
     }
 
     /// An Ed25519 key pair from PKCS#8 PEM (`openssl genpkey -algorithm ed25519`, and

@@ -57,7 +57,7 @@ fn hs_header() -> Value {
 /// `header.payload.signature` with an HS256 signature over the encoded segments by `secret`.
 fn forge_hs(header: &str, payload: &str, secret: &[u8]) -> String {
     let message = format!("{header}.{payload}");
-    let key = EncodingKey::from_secret(secret);
+    let key = EncodingKey::from_secret(secret).unwrap();
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).unwrap();
     format!("{message}.{signature}")
 }
