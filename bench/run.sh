@@ -217,3 +217,8 @@ start_server axum "$ADDR" --prefill "$SESSIONS"
 full=$(rss "$server_pid")
 stop_server
 echo "(e) resident memory: ${full} MB with ${SESSIONS} live opaque sessions (${empty} MB with none); target < 300 MB"
+# ... and with a read cache holding every one of them as well (the cache's own share).
+start_server axum "$ADDR" --prefill "$SESSIONS" --cache $((SESSIONS + SESSIONS / 10))
+cached=$(rss "$server_pid")
+stop_server
+echo "(e) resident memory: ${cached} MB with the same sessions also in a read cache: the cache holds ${SESSIONS} entries in $(awk -v a="$cached" -v b="$full" 'BEGIN {printf "%.1f", a - b}') MB"

@@ -15,6 +15,8 @@ compile_error!(
 pub mod abuse;
 pub mod api;
 pub mod audit;
+pub mod authz;
+pub mod cache;
 pub mod carrier;
 pub mod clock;
 pub mod codec;

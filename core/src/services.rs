@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::abuse::{Lockout, LoginLimits};
 use crate::audit::{self, AuthEvent, AuthEvents};
+use crate::cache::ReadCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::login::Authenticator;
 use crate::password::{Argon2Params, Argon2idHasher, PasswordError, PasswordService};
@@ -99,6 +100,23 @@ impl Services {
     /// Replaces the login limits (lockout thresholds, the per-client limit, trusted proxies).
     pub fn with_limits(mut self, limits: LoginLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Puts `cache` in front of the user and token stores (see [`crate::cache`]): what the gate
+    /// reads on every request is then answered from memory, and every change made through
+    /// these services drops the copies it makes stale before it returns.
+    ///
+    /// ```
+    /// use authmount::cache::{ReadCache, ReadCacheConfig};
+    /// let cache = ReadCache::new(ReadCacheConfig::default());
+    /// let services = authmount::services::Services::in_memory()?.with_read_cache(&cache);
+    /// # let _ = services;
+    /// # Ok::<(), authmount::password::PasswordError>(())
+    /// ```
+    pub fn with_read_cache(mut self, cache: &ReadCache) -> Self {
+        self.users = cache.users(self.users);
+        self.tokens = cache.tokens(self.tokens, self.clock.clone());
         self
     }
 

@@ -46,6 +46,30 @@ pub fn rfc3339(time: SystemTime) -> String {
     }
 }
 
+/// `time` as an e-mail `Date` header value (RFC 5322 §3.3), in UTC, whole seconds; times before
+/// 1970 are written as the epoch.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use authmount::time_format::rfc5322;
+/// assert_eq!(rfc5322(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 +0000");
+/// assert_eq!(rfc5322(UNIX_EPOCH + Duration::from_secs(1_743_153_300)), "Fri, 28 Mar 2025 09:15:00 +0000");
+/// ```
+pub fn rfc5322(time: SystemTime) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let seconds =
+        time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let weekday = WEEKDAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    let (hour, minute, second) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
+    format!("{weekday}, {day:02} {month} {year:04} {hour:02}:{minute:02}:{second:02} +0000")
+}
+
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use authmount::cache::{ReadCache, ReadCacheConfig};
 use authmount::clock::{self, ManualClock};
 use authmount::dialect::minisass::MinisassConfig;
 use authmount::dialect::tdar::TdarConfig;
@@ -73,9 +74,12 @@ impl Fixture {
         let hasher = Arc::new(
             Argon2idHasher::insecure_for_tests(Argon2Params::insecure_fast_for_tests()).expect("test params"),
         );
+        // The read cache is on, as in the demo: every case also proves that changes made
+        // through authmount hold at once with it.
         let services = Services::in_memory_with_clock(Arc::new(clock.clone()))
             .expect("services")
-            .with_passwords(PasswordService::new(hasher.clone()));
+            .with_passwords(PasswordService::new(hasher.clone()))
+            .with_read_cache(&ReadCache::new(ReadCacheConfig::default()));
 
         let created_at = clock::from_unix_seconds(START - 86_400 * 30);
         let hash = |password: &str| hasher.hash(password.as_bytes()).expect("hashes");

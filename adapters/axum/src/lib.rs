@@ -54,6 +54,7 @@ pub mod extract;
 mod gated;
 mod layer;
 mod router;
+mod serve;
 
 /// The core, re-exported so an app keeps one `authmount` version in step with this adapter.
 pub use authmount;
@@ -61,3 +62,4 @@ pub use extract::{AuthRejection, AuthUser};
 pub use gated::{Gated, Meta};
 pub use layer::{AuthLayer, AuthService};
 pub use router::router;
+pub use serve::{ServeLimits, serve};

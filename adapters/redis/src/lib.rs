@@ -67,6 +67,7 @@
 //!
 //! [`purge_expired`]: authmount::store::TokenStore::purge_expired
 
+mod bus;
 mod counters;
 mod error;
 mod record;
@@ -77,4 +78,5 @@ mod tokens;
 /// The core whose ports this store implements, re-exported so an app keeps one `authmount`
 /// version in step with this adapter.
 pub use authmount;
+pub use bus::{DEFAULT_CHANNEL, RedisBus};
 pub use store::{DEFAULT_PREFIX, RedisOptions, RedisStore};

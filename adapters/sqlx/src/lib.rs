@@ -76,6 +76,7 @@
 //! ```
 
 mod backend;
+mod bus;
 mod common;
 mod options;
 mod ports;
@@ -85,6 +86,7 @@ mod sqlite;
 /// The core whose ports these stores implement, re-exported so an app keeps one `authmount`
 /// version in step with this adapter.
 pub use authmount;
+pub use bus::{DEFAULT_CHANNEL, PostgresBus};
 pub use options::StoreOptions;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -241,6 +241,11 @@ impl Gate {
         &self.guard
     }
 
+    /// The renderer that gives this gate's refusals the dialect's shape.
+    pub fn renderer(&self) -> &Arc<dyn ErrorRenderer> {
+        &self.renderer
+    }
+
     /// Authenticates the request whose head is `head`.
     pub async fn check(&self, head: &Parts) -> AuthState {
         match self.authenticate(head).await {

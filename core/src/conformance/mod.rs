@@ -22,6 +22,7 @@
 //! Cases use fresh, random login names and token hashes, so a suite can run repeatedly against
 //! one shared database. Each case panics (fails the test) with a message on a violation.
 
+pub mod bus;
 pub mod counter_store;
 pub mod token_store;
 pub mod user_store;

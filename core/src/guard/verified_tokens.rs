@@ -1,13 +1,13 @@
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
 
 use crate::token::jwt::Claims;
 
-/// How many verified tokens are remembered at most. A few MiB at the largest; a full shard is
-/// simply emptied, so memory stays bounded whatever clients send.
+/// How many verified tokens are remembered at most: a few MiB at the largest, evicting the
+/// least used first, so memory stays bounded whatever clients send.
 pub(crate) const DEFAULT_CAPACITY: usize = 16 * 1024;
-const SHARDS: usize = 16;
 
 /// JWTs whose signature was verified and whose payload was parsed before, so a client repeating
 /// its token skips both (the costly part of a JWT check).
@@ -15,17 +15,16 @@ const SHARDS: usize = 16;
 /// Only what cannot change is cached: that these exact bytes carry a valid signature of a key in
 /// the (immutable) key ring, and what they decode to. Everything that can change is checked on
 /// every use by the verifier: the time window against the clock, the token type and audience,
-/// and the revocation list.
+/// and the revocation list (itself behind the [read cache](crate::cache) when one is used).
 #[derive(Debug)]
 pub(crate) struct VerifiedTokens {
-    shards: Vec<RwLock<HashMap<u64, Entry>>>,
-    per_shard: usize,
+    entries: Cache<u64, Entry>,
     hasher: RandomState,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
-    token: Box<str>,
+    token: Arc<str>,
     claims: Arc<Claims>,
 }
 
@@ -36,38 +35,25 @@ const KEY_BYTES: usize = 64;
 
 impl VerifiedTokens {
     pub(crate) fn new(capacity: usize) -> Self {
-        let per_shard = capacity.div_ceil(SHARDS).max(1);
-        Self {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            per_shard,
-            hasher: RandomState::new(),
-        }
+        Self { entries: Cache::new(capacity.max(1)), hasher: RandomState::new() }
     }
 
-    /// The token's slot key and its shard.
-    fn locate(&self, token: &str) -> (u64, &RwLock<HashMap<u64, Entry>>) {
+    /// The token's slot key.
+    fn key(&self, token: &str) -> u64 {
         let bytes = token.as_bytes();
-        let key = self.hasher.hash_one(&bytes[bytes.len().saturating_sub(KEY_BYTES)..]);
-        (key, &self.shards[(key as usize) % self.shards.len()])
+        self.hasher.hash_one(&bytes[bytes.len().saturating_sub(KEY_BYTES)..])
     }
 
     pub(crate) fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        let (key, shard) = self.locate(token);
-        let shard = shard.read().unwrap_or_else(PoisonError::into_inner);
-        let entry = shard.get(&key)?;
+        let entry = self.entries.get(&self.key(token))?;
         // A plain comparison is safe here: to be compared at all, a presented token must land on
         // the slot of a cached one, i.e. end in bytes whose keyed (random per process) hash
         // matches those of a valid signature, which cannot be aimed at without knowing it.
-        (*entry.token == *token).then(|| entry.claims.clone())
+        (*entry.token == *token).then_some(entry.claims)
     }
 
     pub(crate) fn insert(&self, token: &str, claims: Arc<Claims>) {
-        let (key, shard) = self.locate(token);
-        let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
-        if shard.len() >= self.per_shard {
-            shard.clear();
-        }
-        shard.insert(key, Entry { token: token.into(), claims });
+        self.entries.insert(self.key(token), Entry { token: token.into(), claims });
     }
 }
 
@@ -97,7 +83,7 @@ mod tests {
         for i in 0..10_000 {
             cache.insert(&format!("token-{i}"), claims(i));
         }
-        let held: usize = cache.shards.iter().map(|s| s.read().expect("lock").len()).sum();
+        let held = cache.entries.len();
         assert!(held <= 64, "the cache holds at most its capacity, held {held}");
     }
 }

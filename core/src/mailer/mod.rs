@@ -6,11 +6,13 @@
 //! | implementation | for |
 //! |---|---|
 //! | [`OutboxMailer`] | development and tests: keeps messages in memory ([`OutboxMailer::messages`], [`OutboxMailer::take`]) and logs that a mail was sent, never its body |
+//! | [`FileMailer`] | development: one `.eml` file per message in a directory, so a person can open the mail and follow its link |
 //! | `SmtpMailer` (feature `smtp`) | production: SMTP through `lettre`, STARTTLS or implicit TLS (rustls) from a URL such as `smtp://user:pass@host:587` |
 //!
 //! A message's body may hold a secret (a reset link): `Message`'s `Debug` output and every log
 //! line leave it out.
 
+mod file;
 #[cfg(feature = "smtp")]
 mod smtp;
 
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use file::FileMailer;
 #[cfg(feature = "smtp")]
 pub use smtp::SmtpMailer;
 

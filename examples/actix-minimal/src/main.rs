@@ -28,6 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 web::resource("/hello").wrap(AuthMiddleware::new(gate.clone())).route(web::get().to(hello)),
             )
         })
+        // The same limits as authmount_axum::serve: the request head within 5 s (idle kept-alive
+        // connections close after as long), at most 25,000 connections per worker.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .keep_alive(std::time::Duration::from_secs(5))
+        .max_connections(25_000)
         .bind(("127.0.0.1", 8080))?;
         println!(
             "POST http://127.0.0.1:8080/api/token-auth/, then GET /hello with Authorization: Bearer <token>"

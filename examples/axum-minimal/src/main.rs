@@ -5,7 +5,7 @@ use authmount::dialect::Dialect;
 use authmount::dialect::amcr::{Amcr, AmcrConfig};
 use authmount::services::Services;
 use authmount::user::NewUser;
-use authmount_axum::{AuthLayer, AuthUser, router};
+use authmount_axum::{AuthLayer, AuthUser, ServeLimits, router, serve};
 use axum::{Router, routing::get};
 
 #[tokio::main]
@@ -25,6 +25,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "POST http://{}/api/token-auth/, then GET /hello with Authorization: Bearer <token>",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await?;
+    // `serve` closes connections that send half a request header (after 5 s), bounds body
+    // reads (10 s) and open connections (25,000), and drains in-flight requests on Ctrl-C.
+    let shutdown = async { tokio::signal::ctrl_c().await.unwrap_or(()) };
+    serve(listener, app, ServeLimits::default(), shutdown).await?;
     Ok(())
 }

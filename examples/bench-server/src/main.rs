@@ -1,7 +1,7 @@
 //! The server the load benchmarks drive (see BENCHMARKS.md and `bench/`).
 //!
 //! `authmount-bench-server [axum|actix] [ADDR] [--tokens memory|sqlite:PATH|redis://...]
-//! [--prefill N] [--hash-permits N] [--hash-niceness N]` serves, on the chosen framework:
+//! [--prefill N] [--cache CAPACITY] [--hash-permits N] [--hash-niceness N]` serves, on the chosen framework:
 //! - `GET /plain`: no authentication (the baseline);
 //! - `GET /jwt`: behind the Meldeschein gate (`Authorization: JWT <t>`: signature, claims,
 //!   revocation list, active user);
@@ -13,7 +13,8 @@
 //! Each protected route answers `ok`. On start it prints `VERIFY_MS=<ms>` (one argon2id verify
 //! at the default parameters, the median of a few), `JWT=<token>` and `OPAQUE=<token>` for the
 //! user it creates, then `READY`. `--prefill N` first stores N more live opaque tokens (for the
-//! memory benchmark); `--hash-permits N` lets N password hashes run at once instead of one per
+//! memory benchmark); `--cache CAPACITY` puts a read cache of that capacity in front of the
+//! stores (prefilled tokens then land in it too); `--hash-permits N` lets N password hashes run at once instead of one per
 //! core; `--hash-niceness N` runs the hashing threads N below normal priority instead of 19; `authmount-bench-server --measure-hash` only prints `VERIFY_MS=` and exits.
 
 use std::sync::Arc;
@@ -47,6 +48,8 @@ struct Gates {
 struct Options {
     tokens: String,
     prefill: u64,
+    /// The read cache's capacity, if one is used.
+    cache: Option<usize>,
     /// Password hashes allowed at once (default: one per core).
     hash_permits: Option<usize>,
     /// Nice increment of the hashing threads (default: the service's, +19).
@@ -94,6 +97,13 @@ async fn set_up(options: &Options) -> Result<Gates, AnyError> {
     let services =
         Services::new(Arc::new(MemoryUserStore::new()), tokens, Arc::new(MemoryCounterStore::new()))?
             .with_limits(limits);
+    let services =
+        match options.cache {
+            Some(capacity) => services.with_read_cache(&authmount::cache::ReadCache::new(
+                authmount::cache::ReadCacheConfig { capacity, ..Default::default() },
+            )),
+            None => services,
+        };
     let services = if options.hash_permits.is_some() || options.hash_niceness.is_some() {
         let hasher = Arc::new(Argon2idHasher::new(Argon2Params::default())?);
         let mut passwords = PasswordService::builder(hasher);
@@ -145,12 +155,13 @@ fn main() -> Result<(), AnyError> {
     }
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8090".into());
     let mut options =
-        Options { tokens: "memory".into(), prefill: 0, hash_permits: None, hash_niceness: None };
+        Options { tokens: "memory".into(), prefill: 0, cache: None, hash_permits: None, hash_niceness: None };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--tokens" => options.tokens = value,
             "--prefill" => options.prefill = value.parse()?,
+            "--cache" => options.cache = Some(value.parse()?),
             "--hash-permits" => options.hash_permits = Some(value.parse()?),
             "--hash-niceness" => options.hash_niceness = Some(value.parse()?),
             other => return Err(format!("unknown flag {other:?}").into()),

@@ -35,6 +35,17 @@
 //! [lockout]
 //! max_failures = 5           # failed logins before a login is locked ...
 //! window = "15m"             # ... within this window (reserved for the lockout service)
+//!
+//! [server]
+//! header_read_timeout = "5s" # a client has this long to send a whole request header (also
+//!                            # how long an idle kept-alive connection stays open)
+//! body_read_timeout = "10s"  # ... and this long to send a request body
+//! max_connections = 25000    # open connections at most (per worker on actix-web)
+//!
+//! [cache]
+//! enabled = true             # answer the per-request token and user reads from memory
+//! capacity = 100000          # entries per cache (tokens, JWT revocation answers, users)
+//! max_staleness = "5s"       # a change made outside authmount is seen within this
 //! ```
 //!
 //! Password-reset mails of miniSASS are not delivered: the demo keeps at most
@@ -86,7 +97,7 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override configuration keys, with the key each sets.
-pub const ENV_VARS: [(&str, &str); 17] = [
+pub const ENV_VARS: [(&str, &str); 23] = [
     ("AUTHMOUNT_AMCR_TOKEN_TTL", "amcr.token_ttl"),
     ("AUTHMOUNT_AMCR_SCHEMA_VERSION", "amcr.schema_version"),
     ("AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME", "meldeschein.token_lifetime"),
@@ -104,6 +115,12 @@ pub const ENV_VARS: [(&str, &str); 17] = [
     ("AUTHMOUNT_COOKIES_SECURE", "cookies.secure"),
     ("AUTHMOUNT_LOCKOUT_MAX_FAILURES", "lockout.max_failures"),
     ("AUTHMOUNT_LOCKOUT_WINDOW", "lockout.window"),
+    ("AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT", "server.header_read_timeout"),
+    ("AUTHMOUNT_SERVER_BODY_READ_TIMEOUT", "server.body_read_timeout"),
+    ("AUTHMOUNT_SERVER_MAX_CONNECTIONS", "server.max_connections"),
+    ("AUTHMOUNT_CACHE_ENABLED", "cache.enabled"),
+    ("AUTHMOUNT_CACHE_CAPACITY", "cache.capacity"),
+    ("AUTHMOUNT_CACHE_MAX_STALENESS", "cache.max_staleness"),
 ];
 
 /// The least number of bytes of a configured JWT secret (HS256 keys are at least 256 bits).
@@ -129,6 +146,10 @@ pub struct DemoConfig {
     pub cookies: CookiesSection,
     /// Login lockout thresholds.
     pub lockout: LockoutSection,
+    /// The HTTP server's limits.
+    pub server: ServerSection,
+    /// The read cache in front of the stores.
+    pub cache: CacheSection,
 }
 
 /// `[amcr]`.
@@ -268,6 +289,86 @@ impl Default for LockoutSection {
         Self { max_failures: 5, window: Seconds::from_secs(15 * 60) }
     }
 }
+
+/// `[server]`: what a client may hold of the server. The same limits on both frameworks
+/// (axum through [`authmount_axum::serve`], actix-web through its own settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// How long a client has to send a whole request header; also how long an idle kept-alive
+    /// connection stays open. Past it the connection is closed (default 5 s).
+    pub header_read_timeout: Seconds,
+    /// How long a request body may take to arrive (default 10 s).
+    pub body_read_timeout: Seconds,
+    /// Open connections at most (on actix-web, per worker thread); past it new clients wait
+    /// until one closes (default 25,000).
+    pub max_connections: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        let defaults = authmount_axum::ServeLimits::default();
+        Self {
+            header_read_timeout: Seconds::from_secs(defaults.header_read_timeout.as_secs()),
+            body_read_timeout: Seconds::from_secs(defaults.body_read_timeout.as_secs()),
+            max_connections: defaults.max_connections,
+        }
+    }
+}
+
+impl ServerSection {
+    /// The limits for [`authmount_axum::serve`].
+    pub fn limits(&self) -> authmount_axum::ServeLimits {
+        authmount_axum::ServeLimits {
+            header_read_timeout: self.header_read_timeout.as_duration(),
+            body_read_timeout: self.body_read_timeout.as_duration(),
+            max_connections: self.max_connections,
+            ..Default::default()
+        }
+    }
+}
+
+/// `[cache]`: the read cache in front of the user and token stores (`authmount::cache`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSection {
+    /// Answer what the gate reads on every request (token records, JWT revocation answers,
+    /// users) from memory (default on: without it every authenticated request pays one or two
+    /// store round trips).
+    pub enabled: bool,
+    /// Entries each of the three caches holds at most (default 100,000).
+    pub capacity: usize,
+    /// How long a cached copy is used at most: the bound on how late a change made outside
+    /// authmount (SQL run by hand, another program) is seen (default 5 s, at most 5 minutes).
+    /// Changes made through authmount are seen at once on this instance, and within
+    /// milliseconds on others sharing PostgreSQL or Redis.
+    pub max_staleness: Seconds,
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        let defaults = authmount::cache::ReadCacheConfig::default();
+        Self {
+            enabled: true,
+            capacity: defaults.capacity,
+            max_staleness: Seconds::from_secs(defaults.max_staleness.as_secs()),
+        }
+    }
+}
+
+impl CacheSection {
+    /// The read cache's settings, or `None` when it is off.
+    pub fn read_cache(&self) -> Option<authmount::cache::ReadCacheConfig> {
+        self.enabled.then(|| authmount::cache::ReadCacheConfig {
+            capacity: self.capacity,
+            max_staleness: self.max_staleness.as_duration(),
+            ..Default::default()
+        })
+    }
+}
+
+/// The longest `cache.max_staleness` accepted.
+const MAX_STALENESS_LIMIT: u64 = 5 * 60;
 
 /// A secret string: never printed. `Debug`, `Display` and serialisation all show `****`.
 ///
@@ -477,6 +578,24 @@ impl DemoConfig {
                         value.trim().parse().map_err(|_| invalid(format!("{value:?} is not a count")))?;
                 }
                 "AUTHMOUNT_LOCKOUT_WINDOW" => self.lockout.window = value.parse().map_err(invalid)?,
+                "AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT" => {
+                    self.server.header_read_timeout = value.parse().map_err(invalid)?;
+                }
+                "AUTHMOUNT_SERVER_BODY_READ_TIMEOUT" => {
+                    self.server.body_read_timeout = value.parse().map_err(invalid)?;
+                }
+                "AUTHMOUNT_SERVER_MAX_CONNECTIONS" => {
+                    self.server.max_connections =
+                        value.trim().parse().map_err(|_| invalid(format!("{value:?} is not a count")))?;
+                }
+                "AUTHMOUNT_CACHE_ENABLED" => self.cache.enabled = parse_bool(&value).map_err(invalid)?,
+                "AUTHMOUNT_CACHE_CAPACITY" => {
+                    self.cache.capacity =
+                        value.trim().parse().map_err(|_| invalid(format!("{value:?} is not a count")))?;
+                }
+                "AUTHMOUNT_CACHE_MAX_STALENESS" => {
+                    self.cache.max_staleness = value.parse().map_err(invalid)?;
+                }
                 other => {
                     let sections = [
                         "AMCR_",
@@ -549,6 +668,21 @@ impl DemoConfig {
         let version = &self.amcr.schema_version;
         if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
             return invalid("amcr.schema_version must be letters, digits, dots and dashes (such as 2.1)");
+        }
+        if self.server.header_read_timeout.0 == 0
+            || self.server.body_read_timeout.0 == 0
+            || self.server.max_connections == 0
+        {
+            return invalid(
+                "server.header_read_timeout, server.body_read_timeout and server.max_connections must be positive",
+            );
+        }
+        if self.cache.enabled
+            && (self.cache.capacity == 0
+                || self.cache.max_staleness.0 == 0
+                || self.cache.max_staleness.0 > MAX_STALENESS_LIMIT)
+        {
+            return invalid("cache.capacity must be positive and cache.max_staleness between 1s and 5m");
         }
         if self.jwt.secret.as_ref().is_some_and(|secret| secret.expose().len() < MIN_SECRET_BYTES) {
             return Err(ConfigError::Invalid(format!(
@@ -665,7 +799,15 @@ mod tests {
     #[test]
     fn every_documented_variable_is_handled() {
         for (name, _) in ENV_VARS {
-            let value = if name.ends_with("SECRET") { "x".repeat(40) } else { "1".to_owned() };
+            let value = match name {
+                _ if name.ends_with("SECRET") => "x".repeat(40),
+                // On by default: the variable's effect is to turn it off.
+                "AUTHMOUNT_CACHE_ENABLED" => "0".to_owned(),
+                "AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT" | "AUTHMOUNT_SERVER_BODY_READ_TIMEOUT" => {
+                    "7".to_owned()
+                }
+                _ => "1".to_owned(),
+            };
             let mut config = DemoConfig::default();
             let warnings = config.apply_env([(name.to_owned(), value)]).expect("accepted");
             assert!(warnings.is_empty(), "{name}");

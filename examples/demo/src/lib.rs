@@ -47,6 +47,12 @@
 //! | `AUTHMOUNT_COOKIES_SECURE` | `cookies.secure` (`false`: the tDAR cookie works over plain HTTP) |
 //! | `AUTHMOUNT_LOCKOUT_MAX_FAILURES` | `lockout.max_failures` (`5`) |
 //! | `AUTHMOUNT_LOCKOUT_WINDOW` | `lockout.window` (`15m`) |
+//! | `AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT` | `server.header_read_timeout` (`5s`: then a half-sent request, or an idle kept-alive connection, is closed) |
+//! | `AUTHMOUNT_SERVER_BODY_READ_TIMEOUT` | `server.body_read_timeout` (`10s`) |
+//! | `AUTHMOUNT_SERVER_MAX_CONNECTIONS` | `server.max_connections` (`25000`; per worker on actix-web) |
+//! | `AUTHMOUNT_CACHE_ENABLED` | `cache.enabled` (`true`: the read cache in front of the stores) |
+//! | `AUTHMOUNT_CACHE_CAPACITY` | `cache.capacity` (`100000` entries per cache) |
+//! | `AUTHMOUNT_CACHE_MAX_STALENESS` | `cache.max_staleness` (`5s`: how late a change made outside authmount is seen) |
 //!
 //! The effective configuration is printed at start with secrets as `****`. Without a configured
 //! JWT secret, 32 random bytes are generated on first start and kept in `authmount-demo.secret`

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use authmount::cache::ReadCache;
 use authmount::dialect::Dialects;
 use authmount::services::Services;
 use authmount::store::StoreError;
@@ -52,6 +53,8 @@ pub struct Prepared {
     pub listener: TcpListener,
     /// What to serve.
     pub app: DemoApp,
+    /// The server's limits (`[server]`).
+    pub server: crate::config::ServerSection,
 }
 
 /// The `AUTHMOUNT_*` (and other) environment variables that are valid UTF-8.
@@ -143,6 +146,16 @@ impl Banner<'_> {
         let _ = writeln!(out, "listening on {base}");
         let _ = writeln!(out, "users:  {}", self.users);
         let _ = writeln!(out, "tokens: {}", self.tokens);
+        let cache = match self.config.cache.enabled {
+            true => format!(
+                "on, {} entries per cache, max staleness {} ({})",
+                self.config.cache.capacity,
+                self.config.cache.max_staleness,
+                crate::stores::invalidation_description(self.users, self.tokens)
+            ),
+            false => "off (every authenticated request reads the stores)".to_owned(),
+        };
+        let _ = writeln!(out, "read cache: {cache}");
         let _ = writeln!(out, "JWT secret: {}", self.secret);
         let _ = writeln!(out, "\neffective configuration (secrets masked):");
         for line in self.config.to_masked_toml().lines() {
@@ -271,6 +284,16 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
     let services = Services::new(stores.users.clone(), stores.tokens.clone(), stores.counters.clone())
         .map_err(DemoError::Password)?
         .with_limits(limits);
+    let services = match config.cache.read_cache() {
+        Some(settings) => {
+            let cache = ReadCache::new(settings);
+            if let Some(bus) = crate::stores::invalidation_bus(&options.users, &options.tokens).await? {
+                cache.attach(bus);
+            }
+            services.with_read_cache(&cache)
+        }
+        None => services,
+    };
     let jwt = JwtService::new(ring, services.clock.clone());
 
     // Bound before the demo user exists: its password is printed only if the server starts.
@@ -313,7 +336,7 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
     let _ = out.write_all(banner.render().as_bytes());
     let _ = out.flush();
     tracing::info!(address = %local, framework = %options.framework, "serving");
-    Ok(Prepared { listener, app })
+    Ok(Prepared { listener, app, server: config.server.clone() })
 }
 
 /// The path reset links point at by default: miniSASS's own verify endpoint, without its
@@ -385,10 +408,12 @@ fn serve_axum(options: &ServeOptions) -> Result<(), DemoError> {
             |source| DemoError::Io { what: "cannot serve on", path: options.addr.clone().into(), source };
         prepared.listener.set_nonblocking(true).map_err(io)?;
         let listener = tokio::net::TcpListener::from_std(prepared.listener).map_err(io)?;
-        // With the peer address, so login limits and audit events know the client.
-        let app = crate::app::axum_router(prepared.app)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(signals.received()).await.map_err(io)?;
+        // The header and body timeouts and the connection limit of `[server]`; handlers see the
+        // peer address, so login limits and audit events know the client.
+        let app = crate::app::axum_router(prepared.app);
+        authmount_axum::serve(listener, app, prepared.server.limits(), signals.received())
+            .await
+            .map_err(io)?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -400,6 +425,7 @@ fn serve_actix(options: &ServeOptions) -> Result<(), DemoError> {
         let prepared = prepare(options, &mut std::io::stdout()).await?;
         let io =
             |source| DemoError::Io { what: "cannot serve on", path: options.addr.clone().into(), source };
+        let server_limits = prepared.server.clone();
         let configure = crate::app::actix_configure(prepared.app);
         // The signals are handled here, as for axum (actix's own handlers would be installed
         // only once the server runs, after the banner).
@@ -409,6 +435,12 @@ fn serve_actix(options: &ServeOptions) -> Result<(), DemoError> {
                 .configure(configure.clone())
         })
         .disable_signals()
+        // The same limits as on axum (`[server]`): the request head must arrive in time, idle
+        // kept-alive connections close after as long, and at most so many connections per worker.
+        // Request bodies are bounded by the authmount endpoints' own body timeout.
+        .client_request_timeout(server_limits.header_read_timeout.as_duration())
+        .keep_alive(server_limits.header_read_timeout.as_duration())
+        .max_connections(server_limits.max_connections)
         .shutdown_timeout(30)
         .listen(prepared.listener)
         .map_err(io)?

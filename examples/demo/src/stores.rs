@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use authmount::cache::InvalidationBus;
 use authmount::store::{
     CounterStore, MemoryCounterStore, MemoryTokenStore, MemoryUserStore, TokenStore, UserStore,
 };
-use authmount_redis::RedisStore;
-use authmount_sqlx::{PostgresStore, SqliteStore};
+use authmount_redis::{RedisBus, RedisStore};
+use authmount_sqlx::{PostgresBus, PostgresStore, SqliteStore};
 
 use crate::DemoError;
 
@@ -245,6 +246,39 @@ impl Stores {
                 .map_err(|e| DemoError::store(what(), authmount::store::StoreError::backend(e)))?,
         };
         Ok(count == 0)
+    }
+}
+
+/// The bus that keeps the read caches of several demo instances exact, chosen from the stores
+/// they share: Redis pub/sub when tokens are in Redis, else PostgreSQL `LISTEN`/`NOTIFY` when
+/// tokens or users are in PostgreSQL, else none (SQLite and memory serve one process; changes
+/// made by another process, such as `useradd`, are seen within `cache.max_staleness`).
+pub async fn invalidation_bus(
+    users: &StoreSpec,
+    tokens: &StoreSpec,
+) -> Result<Option<Arc<dyn InvalidationBus>>, DemoError> {
+    let unreachable = |what: &str, error: authmount::cache::BusError| {
+        DemoError::Other(format!("cannot connect the cache invalidation bus ({what}): {error}"))
+    };
+    Ok(match (users, tokens) {
+        (_, StoreSpec::Redis(url)) => {
+            Some(Arc::new(RedisBus::connect(url).await.map_err(|e| unreachable("Redis pub/sub", e))?))
+        }
+        (_, StoreSpec::Postgres(url)) | (StoreSpec::Postgres(url), _) => Some(Arc::new(
+            PostgresBus::connect(url).await.map_err(|e| unreachable("PostgreSQL LISTEN/NOTIFY", e))?,
+        )),
+        _ => None,
+    })
+}
+
+/// How the read caches of several instances stay exact with these stores: for the banner.
+pub fn invalidation_description(users: &StoreSpec, tokens: &StoreSpec) -> &'static str {
+    match (users, tokens) {
+        (_, StoreSpec::Redis(_)) => "changes from other instances arrive by Redis pub/sub",
+        (_, StoreSpec::Postgres(_)) | (StoreSpec::Postgres(_), _) => {
+            "changes from other instances arrive by PostgreSQL LISTEN/NOTIFY"
+        }
+        _ => "one instance: changes from other processes are seen within cache.max_staleness",
     }
 }
 

@@ -831,6 +831,67 @@ fn an_in_flight_request_finishes_after_sigterm_on_actix() {
     in_flight_request_finishes("actix");
 }
 
+/// Clients that send half a request header (slowloris) are disconnected after
+/// `server.header_read_timeout`, on both frameworks; a whole request is still answered.
+fn half_sent_headers_are_closed(framework: &str) {
+    let dir = workdir(&format!("slow-{framework}"));
+    let server = Server::start_with(
+        demo(
+            &dir,
+            &["--framework", framework, "--users", "memory", "--tokens", "memory", "--addr", "127.0.0.1:0"],
+        )
+        .env("AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT", "1"),
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow: Vec<std::net::TcpStream> = (0..50)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&addr).expect("connects");
+            stream.write_all(b"GET /api/whoami HTTP/1.1\r\nHost: x\r\nX-Slow: ").expect("half a header");
+            // A bound so that a connection the server keeps open fails the test instead of hanging it.
+            stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+            stream
+        })
+        .collect();
+    for stream in &mut slow {
+        let mut rest = Vec::new();
+        match stream.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(error) => assert!(
+                !matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                "a half-sent request's connection stayed open on {framework}"
+            ),
+        }
+        let rest = String::from_utf8_lossy(&rest);
+        assert!(!rest.contains(" 200 "), "a half-sent request was answered on {framework}: {rest}");
+    }
+    let mut whole = std::net::TcpStream::connect(&addr).expect("connects");
+    whole.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    whole
+        .write_all(
+            format!(
+                "GET /api/meldeschein/schema/meta/ HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .expect("sent");
+    let mut answer = Vec::new();
+    let _ = whole.read_to_end(&mut answer);
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "the server still serves");
+    let (status, logs) = server.stop_with("-TERM");
+    assert_eq!(status.code(), Some(0), "{logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn half_sent_headers_are_closed_on_axum() {
+    half_sent_headers_are_closed("axum");
+}
+
+#[test]
+fn half_sent_headers_are_closed_on_actix() {
+    half_sent_headers_are_closed("actix");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_in_redis_with_users_in_sqlite() {
     let Ok(redis) = std::env::var("REDIS_URL") else {
