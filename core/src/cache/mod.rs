@@ -2,8 +2,8 @@
 //! JWT revocation answers, the user record) kept in process memory, so a protected route costs
 //! about what a public one does on any store.
 //!
-//! [`ReadCache`] wraps any [`UserStore`](crate::store::UserStore) and
-//! [`TokenStore`](crate::store::TokenStore) ([`Services::with_read_cache`](crate::services::Services::with_read_cache)
+//! [`ReadCache`] wraps any [`UserStore`] and
+//! [`TokenStore`] ([`Services::with_read_cache`](crate::services::Services::with_read_cache)
 //! does both): reads are answered from memory when a fresh copy is there, every write goes to
 //! the store and then drops the copies it makes stale.
 //!
