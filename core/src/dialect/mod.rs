@@ -111,7 +111,7 @@ pub use registry::{BuildDialect, Dialect, DialectContext, DialectError, Dialects
 /// ```
 /// use authmount::dialect::{BUILT_IN, Registration};
 /// let names: Vec<&str> = BUILT_IN.iter().map(Registration::name).collect();
-/// assert_eq!(names, ["amcr", "meldeschein", "oz", "tdar", "minisass"]);
+/// assert!(names.starts_with(&["amcr", "meldeschein", "oz", "tdar", "minisass"]));
 /// ```
 pub const BUILT_IN: &[Registration] = &[
     Registration::of::<amcr::Amcr>(),
