@@ -117,6 +117,46 @@ pub enum AuthEvent {
         /// The client's address, when known.
         client: Option<IpAddr>,
     },
+    /// An operator acted on an account ([`crate::admin`]).
+    AccountChanged {
+        /// The account acted on.
+        user_id: UserId,
+        /// What was done.
+        action: AccountAction,
+        /// The administrator who did it, `None` for the command line.
+        admin: Option<UserId>,
+        /// The administrator's address, when known.
+        client: Option<IpAddr>,
+    },
+}
+
+/// What an operator did to an account ([`AuthEvent::AccountChanged`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccountAction {
+    /// Deactivated (and every session ended).
+    Deactivated,
+    /// Activated again.
+    Activated,
+    /// Every token, session and refresh family ended.
+    SessionsRevoked,
+    /// The lockout cleared.
+    Unlocked,
+    /// The groups replaced.
+    GroupsSet,
+}
+
+impl AccountAction {
+    /// A stable lowercase name, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deactivated => "deactivated",
+            Self::Activated => "activated",
+            Self::SessionsRevoked => "sessions_revoked",
+            Self::Unlocked => "unlocked",
+            Self::GroupsSet => "groups_set",
+        }
+    }
 }
 
 /// A hook for [`AuthEvent`]s, e.g. to e-mail a user about a lockout or a reused refresh token,
@@ -195,5 +235,13 @@ fn log(event: &AuthEvent) {
         AuthEvent::ResetCompleted { user_id, client } => {
             tracing::info!(target: TARGET, event = "reset_completed", user_id = %user_id, client = %ip(client));
         }
+        AuthEvent::AccountChanged { user_id, action, admin, client } => tracing::info!(
+            target: TARGET,
+            event = "account_changed",
+            user_id = %user_id,
+            action = action.as_str(),
+            admin = %admin.map_or_else(|| "command line".to_owned(), |id| id.to_string()),
+            client = %ip(client)
+        ),
     }
 }

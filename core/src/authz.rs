@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
+use crate::api::adapter::{CheckedBy, Unauthenticated};
 use crate::api::{ApiError, ApiResponse, AuthState, Authenticated, Denial, Gate};
 use crate::user::User;
 
@@ -186,6 +187,115 @@ impl Gate {
             Decision::Allowed(authenticated) => Ok(authenticated),
             Decision::Unauthenticated(denial) => Err(denial),
             Decision::Forbidden => Err(Arc::new(Denial::new(self.forbidden(head), false))),
+        }
+    }
+}
+
+impl Gate {
+    /// What an adapter's middleware runs for each request: the gate's check and, when the
+    /// middleware was given a `policy`, the policy. Returns the state to keep in the request
+    /// extensions, or the refusal to answer with at once (the inner service is not called).
+    pub async fn check_for(&self, head: &Parts, policy: Option<&Policy>) -> Result<AuthState, Arc<Denial>> {
+        let state = self.check(head).await;
+        match policy {
+            None => Ok(state),
+            Some(policy) => self.authorize(&state, policy, head).map(|_| state),
+        }
+    }
+}
+
+/// A type naming a [`Policy`], for the [`Authorized`] extractor (an extractor is chosen by type,
+/// so its policy must be too).
+///
+/// ```
+/// use authmount::authz::{Policy, PolicyFor};
+/// /// Editors in Berlin.
+/// struct BerlinEditors;
+/// impl PolicyFor for BerlinEditors {
+///     fn policy() -> Policy {
+///         Policy::group("editors").and(Policy::group("berlin"))
+///     }
+/// }
+/// ```
+pub trait PolicyFor: Send + Sync + 'static {
+    /// The policy.
+    fn policy() -> Policy;
+}
+
+/// [`Policy::admin`] as a type, for [`Authorized`].
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl PolicyFor for Admin {
+    fn policy() -> Policy {
+        Policy::admin()
+    }
+}
+
+/// [`Policy::superuser`] as a type, for [`Authorized`].
+#[derive(Debug, Clone, Copy)]
+pub struct Superuser;
+
+impl PolicyFor for Superuser {
+    fn policy() -> Policy {
+        Policy::superuser()
+    }
+}
+
+/// The authenticated request of a user whom `P`'s policy allows: what the adapters'
+/// `Authorized<P>` extractors hand to a handler. Nobody signed in is the gate's refusal; a user
+/// the policy refuses is the gate's [`forbidden`](Gate::forbidden) (403 in the dialect's shape).
+pub struct Authorized<P> {
+    authenticated: Arc<Authenticated>,
+    policy: std::marker::PhantomData<fn() -> P>,
+}
+
+impl<P> Authorized<P> {
+    /// The authenticated request.
+    pub fn authenticated(&self) -> &Arc<Authenticated> {
+        &self.authenticated
+    }
+}
+
+impl<P> std::ops::Deref for Authorized<P> {
+    type Target = Authenticated;
+
+    fn deref(&self) -> &Authenticated {
+        &self.authenticated
+    }
+}
+
+impl<P> fmt::Debug for Authorized<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Authorized").field(&self.authenticated).finish()
+    }
+}
+
+impl<P: PolicyFor> Authorized<P> {
+    /// What the adapters' `Authorized<P>` extractors do: the request's [`AuthState`] and
+    /// [`CheckedBy`] (left in the extensions by the middleware; `None` when no middleware ran)
+    /// decided by `P`'s policy. A refusal is in the dialect's shape; a missing middleware is
+    /// [`Unauthenticated::NoGate`].
+    ///
+    /// ```
+    /// use authmount::api::adapter::Unauthenticated;
+    /// use authmount::authz::{Admin, Authorized};
+    /// let (head, ()) = http::Request::get("/").body(()).unwrap().into_parts();
+    /// assert!(matches!(Authorized::<Admin>::from_state(None, None, &head), Err(Unauthenticated::NoGate)));
+    /// ```
+    pub fn from_state(
+        state: Option<&AuthState>,
+        gate: Option<&CheckedBy>,
+        head: &Parts,
+    ) -> Result<Self, Unauthenticated> {
+        let state = state.ok_or(Unauthenticated::NoGate)?;
+        match P::policy().decide(state) {
+            Decision::Allowed(authenticated) => Ok(Self { authenticated, policy: std::marker::PhantomData }),
+            Decision::Unauthenticated(denial) => Err(Unauthenticated::Denied(denial)),
+            Decision::Forbidden => {
+                let CheckedBy(gate) = gate.ok_or(Unauthenticated::NoGate)?;
+                Err(Unauthenticated::Denied(Arc::new(Denial::new(gate.forbidden(head), false))))
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ compile_error!(
 );
 
 pub mod abuse;
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod authz;

@@ -96,6 +96,8 @@ pub async fn oz_token(client: &Client, login: &str, password: &str) -> String {
     let response = oz_login(client, login, password).await;
     if response.status == 200 {
         client.secret(response.json()["expire_token"].as_str().unwrap_or_default());
+        // A random number per session: the two adapters' transcripts differ in it.
+        client.secret(&response.json()["session_id"].to_string());
     }
     string_at(client, &response, "access_token")
 }

@@ -122,7 +122,7 @@ impl Fixture {
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), Arc::new(clock.clone()));
         let outbox = OutboxMailer::new();
         let dialects = Dialects::build(registrations, &context(&services, jwt, &outbox)).expect("dialects");
-        let app = TestApp::new(&dialects, services.users.clone());
+        let app = TestApp::new(&dialects, &services);
         Self { clock, services, ann, ivan, app, outbox }
     }
 

@@ -4,8 +4,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, mpsc};
 use std::thread;
 
+use authmount::admin::AdminApi;
 use authmount::api::{Api, Gate};
+use authmount::authz::{Admin, Policy};
 use authmount::dialect::Dialects;
+use authmount::services::Services;
 use authmount::store::UserStore;
 
 use crate::client::Client;
@@ -18,6 +21,10 @@ pub struct TestApp {
     /// Routes (any method) answering `{"id", "username"}` for the gate's authenticated user,
     /// each served with and without a trailing slash.
     pub whoami: Vec<(String, Gate)>,
+    /// Admin-only app routes, one per dialect (and the multi-dialect gate): `{path}/layer`
+    /// behind the middleware with [`Policy::admin`] required, `{path}/extractor` behind the
+    /// plain middleware taking `Authorized<Admin>`. Both answer like whoami.
+    pub admin_only: Vec<(String, Gate)>,
     /// `POST /api/meldeschein/` behind this gate: the `Meta` extractor, answering 201 with the
     /// meta object echoed.
     pub booking: Gate,
@@ -27,12 +34,19 @@ impl TestApp {
     /// Every dialect's endpoints, `/app/<name>/whoami` behind each dialect's gate,
     /// `/app/any/whoami` behind the gate that takes any dialect's token (loading users from
     /// `users`), and the Meldeschein booking route.
-    pub fn new(dialects: &Dialects, users: Arc<dyn UserStore>) -> Self {
+    pub fn new(dialects: &Dialects, services: &Services) -> Self {
+        let users: Arc<dyn UserStore> = services.users.clone();
         let meldeschein = dialects.get("meldeschein").expect("the Meldeschein dialect is registered");
         let mut whoami: Vec<(String, Gate)> =
             dialects.iter().map(|d| (format!("/app/{}/whoami", d.name()), d.gate())).collect();
-        whoami.push((ANY_WHOAMI_PATH.to_owned(), dialects.any_gate(users)));
-        Self { apis: dialects.apis(), whoami, booking: meldeschein.gate() }
+        let any = dialects.any_gate(users);
+        whoami.push((ANY_WHOAMI_PATH.to_owned(), any.clone()));
+        let mut apis = dialects.apis();
+        apis.push(AdminApi::new(services.clone(), any.clone()).api());
+        let mut admin_only: Vec<(String, Gate)> =
+            dialects.iter().map(|d| (format!("/app/{}/admin", d.name()), d.gate())).collect();
+        admin_only.push(("/app/any/admin".to_owned(), any));
+        Self { apis, whoami, admin_only, booking: meldeschein.gate() }
     }
 }
 
@@ -118,6 +132,22 @@ async fn start_axum(app: TestApp) -> (SocketAddr, Box<dyn FnOnce() + Send>) {
             .layer(AuthLayer::new(gate));
         routes = routes.merge(protected);
     }
+    for (path, gate) in app.admin_only {
+        let whoami =
+            any(|user: AuthUser| async move { json_reply(http::StatusCode::OK, whoami_body(&user.0)) });
+        let by_layer = axum::Router::new()
+            .route(&format!("{path}/layer"), whoami)
+            .layer(AuthLayer::new(gate.clone()).require(Policy::admin()));
+        let by_extractor = axum::Router::new()
+            .route(
+                &format!("{path}/extractor"),
+                any(|admin: authmount_axum::Authorized<Admin>| async move {
+                    json_reply(http::StatusCode::OK, whoami_body(&admin.0))
+                }),
+            )
+            .layer(AuthLayer::new(gate));
+        routes = routes.merge(by_layer).merge(by_extractor);
+    }
     let booking = axum::Router::new()
         .route(
             BOOKING_PATH,
@@ -167,6 +197,25 @@ fn start_actix(app: TestApp) -> (SocketAddr, Box<dyn FnOnce() + Send>) {
                                 HttpResponse::Ok().json(whoami_body(&user.0))
                             })),
                     );
+                }
+                for (path, gate) in &app.admin_only {
+                    application = application
+                        .service(
+                            web::resource(format!("{path}/layer"))
+                                .wrap(AuthMiddleware::new(gate.clone()).require(Policy::admin()))
+                                .route(web::route().to(|user: AuthUser| async move {
+                                    HttpResponse::Ok().json(whoami_body(&user.0))
+                                })),
+                        )
+                        .service(
+                            web::resource(format!("{path}/extractor"))
+                                .wrap(AuthMiddleware::new(gate.clone()))
+                                .route(web::route().to(
+                                    |admin: authmount_actix::Authorized<Admin>| async move {
+                                        HttpResponse::Ok().json(whoami_body(&admin.0))
+                                    },
+                                )),
+                        );
                 }
                 application.service(
                     web::resource(BOOKING_PATH).wrap(AuthMiddleware::new(app.booking.clone())).route(

@@ -244,7 +244,7 @@ impl Instance {
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), clock);
         let outbox = OutboxMailer::new();
         let dialects = Dialects::built_in(&context(&services, jwt, &outbox)).expect("dialects");
-        let app = TestApp::new(&dialects, services.users.clone());
+        let app = TestApp::new(&dialects, &services);
         Self { services, app, outbox }
     }
 }

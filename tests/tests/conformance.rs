@@ -2,6 +2,7 @@
 //! real axum and actix-web servers. Each module is one area; they share one binary to keep
 //! builds small (see `Cargo.toml`).
 
+mod admin;
 mod amcr;
 mod fail_closed;
 mod hostile_accounts;

@@ -115,6 +115,55 @@ impl FromRequest for MaybeAuthUser {
     }
 }
 
+/// The authenticated user of a request that `P`'s policy allows
+/// ([`authmount::authz::Authorized`]): nobody signed in is the gate's refusal, a user the policy
+/// refuses gets 403 in the dialect's shape. Needs the [`AuthMiddleware`](crate::AuthMiddleware)
+/// on the route, as [`AuthUser`] does.
+///
+/// ```
+/// use authmount::authz::Admin;
+/// use authmount_actix::Authorized;
+///
+/// async fn stats(admin: Authorized<Admin>) -> String {
+///     format!("hello, admin {}", admin.user_id())
+/// }
+/// # let _ = actix_web::web::get().to(stats);
+/// ```
+pub struct Authorized<P>(pub authmount::authz::Authorized<P>);
+
+impl<P> std::fmt::Debug for Authorized<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<P> std::ops::Deref for Authorized<P> {
+    type Target = Authenticated;
+
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+impl<P: authmount::authz::PolicyFor> FromRequest for Authorized<P> {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let extensions = request.extensions();
+        let decided =
+            convert::request_parts(request.head()).map_err(|_| Unauthenticated::NoGate).and_then(|head| {
+                authmount::authz::Authorized::from_state(
+                    extensions.get::<AuthState>(),
+                    extensions.get::<authmount::api::adapter::CheckedBy>(),
+                    &head,
+                )
+            });
+        drop(extensions);
+        ready(decided.map(Self).map_err(|refused| AuthRejection::new(refused, request)))
+    }
+}
+
 /// Why [`AuthUser`] or [`MaybeAuthUser`] refused a request. As an actix
 /// [`ResponseError`] it answers with the gate's rendered refusal, byte for byte, or with a 500
 /// when no [`AuthMiddleware`](crate::AuthMiddleware) ran for the route.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use authmount::api::adapter::{FromGated, extract_gated};
+use authmount::api::adapter::{CheckedBy, FromGated, extract_gated};
 use authmount::api::{AuthState, Denial, Reply, RequestBody};
 use authmount::dialect::meldeschein::MetaRequest;
 
@@ -40,6 +40,7 @@ impl<T: FromGated> FromRequest for Gated<T> {
         let payload = web::Payload::from_request(&request, payload).into_inner();
         Box::pin(async move {
             let state = request.extensions().get::<AuthState>().cloned();
+            let gate = request.extensions().get::<CheckedBy>().cloned();
             // Unreachable in practice: the middleware converted the same head already.
             let head = crate::convert::request_parts(request.head()).map_err(|_| {
                 let refusal = Reply::new(
@@ -55,7 +56,7 @@ impl<T: FromGated> FromRequest for Gated<T> {
                     Err(_) => RequestBody::Incomplete,
                 }
             };
-            let value = extract_gated(state.as_ref(), &head, body).await;
+            let value = extract_gated(state.as_ref(), gate.as_ref(), &head, body).await;
             value.map(Gated).map_err(|refused| AuthRejection::new(refused, &request))
         })
     }

@@ -55,7 +55,7 @@ mod mount;
 
 /// The core, re-exported so an app keeps one `authmount` version in step with this adapter.
 pub use authmount;
-pub use extract::{AuthRejection, AuthUser, MaybeAuthUser};
+pub use extract::{AuthRejection, AuthUser, Authorized, MaybeAuthUser};
 pub use gated::{Gated, Meta};
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};
 pub use mount::configure;

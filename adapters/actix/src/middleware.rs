@@ -5,7 +5,11 @@ use std::rc::Rc;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
-use authmount::api::{AuthState, Gate};
+use std::sync::Arc;
+
+use authmount::api::Gate;
+use authmount::api::adapter::CheckedBy;
+use authmount::authz::Policy;
 use futures_util::future::LocalBoxFuture;
 
 use crate::convert;
@@ -41,13 +45,46 @@ use crate::convert;
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthMiddleware {
-    gate: Gate,
+    gate: Arc<Gate>,
+    policy: Option<Policy>,
 }
 
 impl AuthMiddleware {
     /// A middleware checking each request with `gate`.
     pub fn new(gate: Gate) -> Self {
-        Self { gate }
+        Self { gate: Arc::new(gate), policy: None }
+    }
+
+    /// Also requires `policy` of every request the middleware wraps: nobody signed in is the
+    /// gate's refusal, a user the policy refuses gets 403 in the dialect's shape, and neither
+    /// reaches the handlers. (Without it the middleware refuses nothing: each handler's
+    /// extractor decides.)
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use authmount::api::{ApiError, ApiResponse, ErrorRenderer, Gate, Reply};
+    /// # use authmount::guard::Guard;
+    /// # struct Plain;
+    /// # impl ErrorRenderer for Plain {
+    /// #     fn render(&self, error: &ApiError, _head: &http::request::Parts) -> ApiResponse {
+    /// #         Reply::empty(error.status()).into_response()
+    /// #     }
+    /// # }
+    /// # let gate = Gate::new(Guard::new(), Arc::new(Plain));
+    /// use actix_web::{App, web};
+    /// use authmount::authz::Policy;
+    /// use authmount_actix::AuthMiddleware;
+    ///
+    /// let app = App::new().service(
+    ///     web::scope("/admin")
+    ///         .wrap(AuthMiddleware::new(gate).require(Policy::admin()))
+    ///         .route("/stats", web::get().to(|| async { "for admins" })),
+    /// );
+    /// # let _ = app;
+    /// ```
+    pub fn require(mut self, policy: Policy) -> Self {
+        self.policy = Some(policy);
+        self
     }
 }
 
@@ -63,14 +100,19 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(AuthMiddlewareService { service: Rc::new(service), gate: self.gate.clone() }))
+        ready(Ok(AuthMiddlewareService {
+            service: Rc::new(service),
+            gate: Arc::clone(&self.gate),
+            policy: self.policy.clone(),
+        }))
     }
 }
 
 /// The service [`AuthMiddleware`] wraps around the inner service; built by actix, not by hand.
 pub struct AuthMiddlewareService<S> {
     service: Rc<S>,
-    gate: Gate,
+    gate: Arc<Gate>,
+    policy: Option<Policy>,
 }
 
 impl<S> std::fmt::Debug for AuthMiddlewareService<S> {
@@ -92,7 +134,8 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let gate = self.gate.clone();
+        let gate = Arc::clone(&self.gate);
+        let policy = self.policy.clone();
         Box::pin(async move {
             let head = match convert::request_parts(request.head()) {
                 Ok(head) => head,
@@ -101,9 +144,15 @@ where
                     return Err(actix_web::error::ErrorBadRequest(error.to_string()));
                 }
             };
-            let state: AuthState = gate.check(&head).await;
-            request.extensions_mut().insert(state);
-            service.call(request).await
+            match gate.check_for(&head, policy.as_ref()).await {
+                Ok(state) => {
+                    request.extensions_mut().insert(state);
+                    request.extensions_mut().insert(CheckedBy(gate));
+                    service.call(request).await
+                }
+                // Answered at once, as the error's response (the dialect's 401/403/503).
+                Err(denial) => Err(crate::AuthRejection::denied(denial).into()),
+            }
         })
     }
 }

@@ -81,6 +81,46 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
     }
 }
 
+/// The authenticated user of a request that `P`'s policy allows
+/// ([`authmount::authz::Authorized`]): nobody signed in is the gate's refusal, a user the policy
+/// refuses gets 403 in the dialect's shape. Needs the [`AuthLayer`](crate::AuthLayer) on the
+/// route, as [`AuthUser`] does.
+///
+/// ```
+/// use authmount::authz::Admin;
+/// use authmount_axum::Authorized;
+///
+/// async fn stats(admin: Authorized<Admin>) -> String {
+///     format!("hello, admin {}", admin.user_id())
+/// }
+/// # let _ = axum::routing::get(stats);
+/// ```
+pub struct Authorized<P>(pub authmount::authz::Authorized<P>);
+
+impl<P> std::fmt::Debug for Authorized<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<P> std::ops::Deref for Authorized<P> {
+    type Target = Authenticated;
+
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync, P: authmount::authz::PolicyFor> FromRequestParts<S> for Authorized<P> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        authmount::authz::Authorized::from_state(parts.extensions.get(), parts.extensions.get(), parts)
+            .map(Self)
+            .map_err(|refused| AuthRejection::new(refused, parts))
+    }
+}
+
 /// Why [`AuthUser`] refused a request.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]

@@ -32,7 +32,7 @@ impl<S: Send + Sync, T: FromGated> FromRequest<S> for Gated<T> {
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let (head, body) = request.into_parts();
         let body = read_body(&head.headers, body, T::BODY_LIMIT);
-        let value = extract_gated(head.extensions.get(), &head, body).await;
+        let value = extract_gated(head.extensions.get(), head.extensions.get(), &head, body).await;
         value.map(Gated).map_err(|refused| AuthRejection::new(refused, &head))
     }
 }

@@ -58,8 +58,8 @@ mod serve;
 
 /// The core, re-exported so an app keeps one `authmount` version in step with this adapter.
 pub use authmount;
-pub use extract::{AuthRejection, AuthUser};
+pub use extract::{AuthRejection, AuthUser, Authorized};
 pub use gated::{Gated, Meta};
-pub use layer::{AuthLayer, AuthService};
+pub use layer::{AuthLayer, AuthService, PolicyLayer, PolicyService};
 pub use router::router;
 pub use serve::{ServeLimits, serve};

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use authmount::clock::{SharedClock, SystemClock};
 use authmount::login_name::normalize_login;
-use authmount::store::{ConflictField, Counter, Rotation, StoreError, TokenRecord};
+use authmount::store::{ConflictField, Counter, Rotation, StoreError, TokenRecord, UserPage, UserQuery};
 use authmount::token::TokenHash;
 use authmount::user::{NewUser, ProfileUpdate, User, UserId};
 use sqlx::{
@@ -190,6 +190,38 @@ where
 
     pub(crate) async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.select_user("FROM users u WHERE u.id = $1", Bind::Int(id.0)).await
+    }
+
+    pub(crate) async fn list_users(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        // `LIKE` with `\` escaping, so `%`, `_` and `\` in the search are plain text.
+        let pattern = query.normalized_search().map(|search| {
+            let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        const MATCHES: &str = "($1 IS NULL OR EXISTS (SELECT 1 FROM user_logins l \
+             WHERE l.user_id = u.id AND l.login_key LIKE $1 ESCAPE '\\'))";
+        let total: i64 =
+            sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS total FROM users u WHERE {MATCHES}")))
+                .bind(pattern.as_deref())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?
+                .try_get("total")
+                .map_err(StoreError::backend)?;
+        // Only constants are interpolated: the column list and the condition above.
+        let sql = format!(
+            "SELECT {} FROM users u WHERE {MATCHES} ORDER BY u.id LIMIT $2 OFFSET $3",
+            DB::USER_COLUMNS
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(pattern.as_deref())
+            .bind(i64::from(query.limit))
+            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let users = rows.iter().map(user_from_row::<DB::Row>).collect::<Result<_, _>>()?;
+        Ok(UserPage { users, total: u64::try_from(total).unwrap_or(0) })
     }
 
     pub(crate) async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {

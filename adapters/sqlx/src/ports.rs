@@ -14,7 +14,8 @@ macro_rules! impl_ports {
 
             use async_trait::async_trait;
             use authmount::store::{
-                Counter, CounterStore, Rotation, StoreError, TokenRecord, TokenStore, UserStore,
+                Counter, CounterStore, Rotation, StoreError, TokenRecord, TokenStore, UserPage, UserQuery,
+                UserStore,
             };
             use authmount::token::TokenHash;
             use authmount::user::{NewUser, ProfileUpdate, User, UserId};
@@ -27,6 +28,10 @@ macro_rules! impl_ports {
 
                 async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
                     self.core.get_user(id).await
+                }
+
+                async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+                    self.core.list_users(query).await
                 }
 
                 async fn create(&self, new: NewUser) -> Result<User, StoreError> {

@@ -7,8 +7,9 @@
 //!    [`paths`](super::Route::paths) for every method, reads the body with [`read_body`] (up to
 //!    [`Api::body_limit`](super::Api::body_limit)) and answers with
 //!    [`Api::call`](super::Api::call);
-//! 2. runs [`Gate::check`](super::Gate::check) in a middleware and keeps the [`AuthState`] in the
-//!    request extensions;
+//! 2. runs [`Gate::check_for`](super::Gate::check_for) in a middleware (with the policy the
+//!    middleware was given, if any: a refused request is answered at once) and keeps the
+//!    [`AuthState`] and a [`CheckedBy`] in the request extensions;
 //! 3. offers extractors: the user required ([`AuthState::required`]) or optional
 //!    ([`AuthState::optional`]), and one generic extractor for any [`FromGated`] value (such as
 //!    Meldeschein's [`MetaRequest`](crate::dialect::meldeschein::MetaRequest)) that
@@ -24,7 +25,13 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http::request::Parts;
 
-use super::{ApiResponse, AuthState, Authenticated, BODY_READ_TIMEOUT, Denial, RequestBody};
+use super::{ApiResponse, AuthState, Authenticated, BODY_READ_TIMEOUT, Denial, Gate, RequestBody};
+
+/// The gate that checked a request, kept in the request extensions beside its [`AuthState`] by
+/// the adapters' middleware, so extractors can render refusals in its dialect's shape (such as
+/// the 403 of an [`Authorized`](crate::authz::Authorized) extractor).
+#[derive(Debug, Clone)]
+pub struct CheckedBy(pub Arc<Gate>);
 
 /// Why an extractor has no authenticated user to hand on.
 #[derive(Debug, Clone)]
@@ -158,6 +165,9 @@ pub struct GatedRequest<'a> {
     pub authenticated: &'a Arc<Authenticated>,
     /// The request head.
     pub head: &'a Parts,
+    /// The gate that checked the request, when the middleware left it (for refusals in its
+    /// dialect's shape).
+    pub gate: Option<&'a Gate>,
     /// The body, read up to [`FromGated::BODY_LIMIT`].
     pub body: RequestBody,
 }
@@ -204,11 +214,13 @@ pub trait FromGated: Sized + Send + 'static {
 /// [`Unauthenticated::Denied`], answered as it is.
 pub async fn extract_gated<T: FromGated>(
     state: Option<&AuthState>,
+    gate: Option<&CheckedBy>,
     head: &Parts,
     body: impl Future<Output = RequestBody>,
 ) -> Result<T, Unauthenticated> {
     let authenticated = AuthState::required(state)?;
-    let request = GatedRequest { authenticated: &authenticated, head, body: body.await };
+    let gate = gate.map(|CheckedBy(gate)| gate.as_ref());
+    let request = GatedRequest { authenticated: &authenticated, head, gate, body: body.await };
     T::from_gated(request)
         .await
         .map_err(|refusal| Unauthenticated::Denied(Arc::new(Denial::new(refusal, false))))

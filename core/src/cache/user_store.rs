@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::entries::UserEntry;
 use super::state::Subject;
 use super::{Invalidation, ReadCache};
-use crate::store::{StoreError, UserStore};
+use crate::store::{StoreError, UserPage, UserQuery, UserStore};
 use crate::user::{NewUser, ProfileUpdate, User, UserId};
 
 /// A [`UserStore`] with a [`ReadCache`] in front: made by [`ReadCache::users`] (or
@@ -86,6 +86,10 @@ impl UserStore for CachedUserStore {
             }
         }
         Ok(user)
+    }
+
+    async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        self.inner.list(query).await
     }
 
     async fn create(&self, user: NewUser) -> Result<User, StoreError> {

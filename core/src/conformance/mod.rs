@@ -62,6 +62,7 @@ macro_rules! user_store_conformance {
             profile_update_merges_and_keeps_emails_unique,
             unknown_ids_and_logins,
             record_fields_round_trip,
+            list_pages_and_searches,
         );
     };
 }

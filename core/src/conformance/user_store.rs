@@ -212,3 +212,38 @@ pub async fn record_fields_round_trip(store: Store) {
     assert_eq!(stored.password_hash, new.password_hash);
     assert_eq!(stored.attributes, new.attributes);
 }
+
+/// `list` pages through the matching users in id order and counts them all; the search finds
+/// users by a part of their normalised username or e-mail, and treats `%`, `_` and `\` as text.
+pub async fn list_pages_and_searches(store: Store) {
+    use crate::store::UserQuery;
+    let tag = unique("Lst").replace('-', "");
+    let mut created = Vec::new();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let username = format!("{tag}{name}");
+        let user = new_user(&username).with_email(format!("{name}{i}.{tag}@Example.org"));
+        created.push(create(&store, user).await.id);
+    }
+    // Another user the search must not find, though its name contains the tag's first part.
+    create(&store, new_user(&unique("Lst_other"))).await;
+
+    let first = store.list(&UserQuery::new(0, 2).with_search(tag.to_uppercase())).await.expect("lists");
+    assert_eq!(first.total, 3, "every match is counted");
+    assert_eq!(first.users.iter().map(|u| u.id).collect::<Vec<_>>(), created[..2], "in id order");
+    let second = store.list(&UserQuery::new(2, 2).with_search(&tag)).await.expect("lists");
+    assert_eq!((second.total, second.users.iter().map(|u| u.id).collect::<Vec<_>>()), (3, vec![created[2]]));
+    let past = store.list(&UserQuery::new(10, 2).with_search(&tag)).await.expect("lists");
+    assert!(past.users.is_empty() && past.total == 3);
+
+    let by_email =
+        store.list(&UserQuery::new(0, 10).with_search(format!("b1.{tag}@example"))).await.expect("lists");
+    assert_eq!(by_email.users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![created[1]], "found by e-mail");
+    for wildcard in ["%", "_", "\\"] {
+        let found =
+            store.list(&UserQuery::new(0, 10).with_search(format!("{tag}{wildcard}"))).await.expect("lists");
+        assert_eq!(found.total, 0, "{wildcard:?} is text, not a wildcard");
+    }
+    let all = store.list(&UserQuery::new(0, 1_000_000)).await.expect("lists");
+    assert!(all.total >= 4 && created.iter().all(|id| all.users.iter().any(|u| u.id == *id)));
+    assert!(store.list(&UserQuery::new(0, 0)).await.expect("lists").users.is_empty(), "limit 0: no users");
+}

@@ -3,7 +3,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 
-use super::{ConflictField, StoreError, UserStore};
+use super::{ConflictField, StoreError, UserPage, UserQuery, UserStore};
 use crate::login_name::normalize_login;
 use crate::user::{NewUser, ProfileUpdate, User, UserId};
 
@@ -97,6 +97,10 @@ impl UserStore for MemoryUserStore {
         let user = users.by_id.get_mut(&id).ok_or(StoreError::NotFound)?;
         Arc::make_mut(user).password_hash = Some(phc.to_owned());
         Ok(())
+    }
+
+    async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        Ok(query.page(self.read().by_id.values().map(Arc::as_ref)))
     }
 
     async fn update_profile(&self, id: UserId, update: ProfileUpdate) -> Result<User, StoreError> {

@@ -21,4 +21,4 @@ pub use memory_counter_store::MemoryCounterStore;
 pub use memory_token_store::MemoryTokenStore;
 pub use memory_user_store::MemoryUserStore;
 pub use token_store::{FAMILY_RETENTION, Rotation, TOUCH_GRANULARITY, TokenKind, TokenRecord, TokenStore};
-pub use user_store::UserStore;
+pub use user_store::{UserPage, UserQuery, UserStore};

@@ -1,15 +1,22 @@
-//! authmount on actix-web: the AMCR token API, and an app route that needs an AMCR token.
+//! authmount on actix-web: the AMCR token API, an app route that needs an AMCR token, and
+//! two routes for admins only (a policy on a middleware, and an extractor).
 //! `cargo run -p actix-minimal`, then log in as ann / "correct horse battery".
 
 use actix_web::{App, HttpServer, web};
+use authmount::authz::{Admin, Policy};
 use authmount::dialect::Dialect;
 use authmount::dialect::amcr::{Amcr, AmcrConfig};
 use authmount::services::Services;
 use authmount::user::NewUser;
-use authmount_actix::{AuthMiddleware, AuthUser, configure};
+use authmount_actix::{AuthMiddleware, AuthUser, Authorized, configure};
 
 async fn hello(user: AuthUser) -> String {
     format!("hello, user {}\n", user.user_id())
+}
+
+/// Admins only, for one handler: others get 401/403 in the dialect's shape.
+async fn admin_me(admin: Authorized<Admin>) -> String {
+    format!("admin {}\n", admin.user_id())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,9 +31,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let amcr = Amcr::new(services, AmcrConfig::default());
         let (api, gate) = (amcr.api(), amcr.gate());
         let server = HttpServer::new(move || {
-            App::new().configure(configure(api.clone())).service(
-                web::resource("/hello").wrap(AuthMiddleware::new(gate.clone())).route(web::get().to(hello)),
-            )
+            App::new()
+                .configure(configure(api.clone()))
+                .service(
+                    web::resource("/hello")
+                        .wrap(AuthMiddleware::new(gate.clone()))
+                        .route(web::get().to(hello)),
+                )
+                .service(
+                    web::resource("/admin/me")
+                        .wrap(AuthMiddleware::new(gate.clone()))
+                        .route(web::get().to(admin_me)),
+                )
+                // Admins only, for a whole scope.
+                .service(
+                    web::scope("/admin")
+                        .wrap(AuthMiddleware::new(gate.clone()).require(Policy::admin()))
+                        .route("/stats", web::get().to(|| async { "for admins\n" })),
+                )
         })
         // The same limits as authmount_axum::serve: the request head within 5 s (idle kept-alive
         // connections close after as long), at most 25,000 connections per worker.

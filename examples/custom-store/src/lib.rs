@@ -131,7 +131,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use authmount::login_name::normalize_login;
 use authmount::password::{Argon2idHasher, PasswordError, PasswordHasher, Verification};
-use authmount::store::{ConflictField, StoreError, UserStore};
+use authmount::store::{ConflictField, StoreError, UserPage, UserQuery, UserStore};
 use authmount::user::{NewUser, ProfileUpdate, User, UserId};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -652,6 +652,10 @@ impl UserStore for JsonUserStore {
 
     async fn get_shared(&self, id: UserId) -> Result<Option<Arc<User>>, StoreError> {
         Ok(self.users.read().await.by_id.get(&id).cloned())
+    }
+
+    async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        Ok(query.page(self.users.read().await.by_id.values().map(Arc::as_ref)))
     }
 
     async fn create(&self, user: NewUser) -> Result<User, StoreError> {

@@ -100,6 +100,8 @@ impl std::fmt::Display for Framework {
 pub enum Command {
     /// Creates a user in the --users store.
     Useradd(UserAddArgs),
+    /// Lists users or acts on one (what the admin API does, from the command line).
+    Users(UsersArgs),
 }
 
 /// `useradd`'s arguments.
@@ -254,4 +256,49 @@ mod tests {
         assert!(parse(&["--framework", "rocket"]).is_err());
         assert_eq!(parse(&["--framework", "actix"]).expect("ok").framework.to_string(), "actix-web");
     }
+}
+
+/// `users`: operator actions on accounts, on the stores named by `--users` and `--tokens`.
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: UsersAction,
+}
+
+/// A `users` action.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersAction {
+    /// Lists users (id, username, e-mail, active, admin, groups), in id order.
+    List {
+        /// Only users whose username or e-mail contains this.
+        #[arg(long, short)]
+        search: Option<String>,
+        /// How many to show at most.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// How many to skip first.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Deactivates the account and ends every session of it.
+    Deactivate {
+        /// The username or e-mail address.
+        login: String,
+    },
+    /// Activates the account again.
+    Activate {
+        /// The username or e-mail address.
+        login: String,
+    },
+    /// Clears the account's lockout after failed logins.
+    Unlock {
+        /// The username or e-mail address.
+        login: String,
+    },
+    /// Ends every token, session and refresh family of the account.
+    RevokeSessions {
+        /// The username or e-mail address.
+        login: String,
+    },
 }

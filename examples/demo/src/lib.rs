@@ -105,6 +105,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -135,6 +136,9 @@ pub fn init_logging() {
 pub fn run(cli: Cli) -> Result<(), DemoError> {
     match &cli.command {
         Some(Command::Useradd(args)) => server::useradd(&cli.users, args, &mut std::io::stdin().lock()),
+        Some(Command::Users(args)) => {
+            accounts::run(&cli.users, &cli.tokens, &args.action, &mut std::io::stdout().lock())
+        }
         None => server::serve(&ServeOptions {
             addr: cli.addr,
             framework: cli.framework,

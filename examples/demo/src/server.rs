@@ -216,6 +216,11 @@ impl Banner<'_> {
         );
         let _ = writeln!(
             out,
+            "  GET  {base}{}  with an admin's token of any dialect (useradd --admin): the admin API",
+            authmount::admin::USERS_PATH
+        );
+        let _ = writeln!(
+            out,
             "  POST {base}{BOOKING_PATH}  with a Meldeschein JWT and {{\"meta\": {{\"gemeinde\", \"vermieter\", \"objekt\"}}, ...}}: 201"
         );
         let _ = writeln!(
@@ -317,7 +322,11 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
         .get("meldeschein")
         .map(|meldeschein| meldeschein.gate())
         .ok_or_else(|| DemoError::Other("the Meldeschein dialect is not mounted".to_owned()))?;
-    let app = DemoApp { apis: dialects.apis(), whoami: dialects.any_gate(services.users.clone()), booking };
+    let any_gate = dialects.any_gate(services.users.clone());
+    let mut apis = dialects.apis();
+    // The administration API: admins only, with a token of any dialect.
+    apis.push(authmount::admin::AdminApi::new(services.clone(), any_gate.clone()).api());
+    let app = DemoApp { apis, whoami: any_gate, booking };
 
     let demo_password = ensure_demo_user(&stores, &services).await?;
     if demo_password.is_some() {

@@ -104,7 +104,7 @@ mod tests {
             .expect("valid arguments");
         match cli.command {
             Some(Command::Useradd(args)) => args,
-            None => panic!("useradd"),
+            _ => panic!("useradd"),
         }
     }
 

@@ -684,6 +684,76 @@ async fn useradd_then_log_in_as_that_user() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+fn users_command(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = demo(dir, &["users"]).args(args).output().expect("runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `users list|deactivate|activate|unlock|revoke-sessions` act on the SQLite stores a running
+/// server uses, which sees each change within its cache's max staleness (1 s here); the admin
+/// API is mounted and answers an admin.
+#[tokio::test(flavor = "multi_thread")]
+async fn users_subcommands_and_the_admin_api() {
+    let dir = workdir("users");
+    let password = "correct horse battery\n";
+    let (code, _, stderr) = useradd(&dir, &["--username", "root", "--password-stdin", "--admin"], password);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) =
+        useradd(&dir, &["--username", "bob", "--email", "bob@example.org", "--password-stdin"], password);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, stdout, stderr) = users_command(&dir, &["list"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("root") && stdout.contains("bob@example.org") && stdout.contains("2 of 2 users"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = users_command(&dir, &["list", "--search", "BOB@"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("1 of 1 users") && !stdout.contains("root"), "{stdout}");
+    let (code, _, stderr) = users_command(&dir, &["deactivate", "nobody"]);
+    assert_eq!(code, Some(1), "unknown login: {stderr}");
+    let (code, _, stderr) = users_command(&dir, &["list", "--users", "memory"]);
+    assert_eq!(code, Some(2), "memory users: {stderr}");
+
+    let server =
+        Server::start_with(demo(&dir, &["--addr", "127.0.0.1:0"]).env("AUTHMOUNT_CACHE_MAX_STALENESS", "1"));
+    let client = reqwest::Client::new();
+    let bob = login(&client, &server, "/api/token-auth/", "bob", "correct horse battery").await;
+    assert_eq!(whoami(&client, &server, &format!("Bearer {bob}")).await.status, 200);
+    let root = login(&client, &server, "/api/token-auth/", "root", "correct horse battery").await;
+    let listing =
+        send(client.get(server.url("/api/admin/users/")).header("authorization", format!("Bearer {root}")))
+            .await;
+    assert_eq!((listing.status, listing.json()["count"].clone()), (200, json!(2)));
+    let refused =
+        send(client.get(server.url("/api/admin/users/")).header("authorization", format!("Bearer {bob}")))
+            .await;
+    assert_eq!(refused.status, 403);
+
+    let (code, stdout, stderr) = users_command(&dir, &["deactivate", "bob@example.org"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("bob (id 2): deactivated"), "{stdout}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while whoami(&client, &server, &format!("Bearer {bob}")).await.status == 200 {
+        assert!(Instant::now() < deadline, "the server never saw the deactivation");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for action in ["activate", "unlock", "revoke-sessions"] {
+        let (code, stdout, stderr) = users_command(&dir, &[action, "bob"]);
+        assert_eq!(code, Some(0), "{action}: {stderr}");
+        assert!(stdout.starts_with("bob (id 2): "), "{stdout}");
+    }
+    login(&client, &server, "/api/token-auth/", "bob", "correct horse battery").await;
+    let (status, _) = server.terminate();
+    assert_eq!(status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_stores_a_config_file_and_environment_variables() {
     let dir = workdir("config");

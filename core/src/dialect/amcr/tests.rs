@@ -399,6 +399,12 @@ impl UserStore for DownUsers {
     async fn get(&self, _: UserId) -> Result<Option<User>, crate::store::StoreError> {
         Err(down())
     }
+    async fn list(
+        &self,
+        _: &crate::store::UserQuery,
+    ) -> Result<crate::store::UserPage, crate::store::StoreError> {
+        Err(down())
+    }
     async fn create(&self, _: NewUser) -> Result<User, crate::store::StoreError> {
         Err(down())
     }

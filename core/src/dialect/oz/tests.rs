@@ -609,6 +609,9 @@ impl UserStore for DownUsers {
     async fn get(&self, _: UserId) -> Result<Option<User>, StoreError> {
         Err(down())
     }
+    async fn list(&self, _: &crate::store::UserQuery) -> Result<crate::store::UserPage, StoreError> {
+        Err(down())
+    }
     async fn create(&self, _: NewUser) -> Result<User, StoreError> {
         Err(down())
     }

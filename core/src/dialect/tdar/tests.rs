@@ -618,6 +618,9 @@ impl UserStore for DownUsers {
     async fn get(&self, _: crate::user::UserId) -> Result<Option<User>, StoreError> {
         Err(down())
     }
+    async fn list(&self, _: &crate::store::UserQuery) -> Result<crate::store::UserPage, StoreError> {
+        Err(down())
+    }
     async fn create(&self, _: crate::user::NewUser) -> Result<User, StoreError> {
         Err(down())
     }

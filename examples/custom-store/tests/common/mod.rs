@@ -64,6 +64,12 @@ impl UserStore for TempStore {
     async fn get_shared(&self, id: UserId) -> Result<Option<Arc<User>>, StoreError> {
         self.store.get_shared(id).await
     }
+    async fn list(
+        &self,
+        query: &authmount::store::UserQuery,
+    ) -> Result<authmount::store::UserPage, StoreError> {
+        self.store.list(query).await
+    }
     async fn create(&self, user: NewUser) -> Result<User, StoreError> {
         self.store.create(user).await
     }
