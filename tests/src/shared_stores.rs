@@ -28,6 +28,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use authmount::cache::{InvalidationBus, ReadCache, ReadCacheConfig};
 use authmount::clock::{SharedClock, SystemClock};
 use authmount::dialect::Dialects;
 use authmount::mailer::OutboxMailer;
@@ -188,6 +189,8 @@ pub struct Accounts {
     pub ann: User,
     /// Deactivated; password [`PASSWORD`].
     pub ivan: User,
+    /// An administrator (the admin API); password [`PASSWORD`].
+    pub admin: User,
 }
 
 /// Creates the accounts in `users` (hashing with cheap test parameters).
@@ -210,7 +213,13 @@ pub async fn seed_accounts(users: &dyn UserStore) -> Accounts {
     let ivan = users.create(ivan).await.expect("ivan");
     let inactive = ProfileUpdate { is_active: Some(false), ..Default::default() };
     let ivan = users.update_profile(ivan.id, inactive).await.expect("deactivated");
-    Accounts { ann, ivan }
+    let name = format!("root-{}", random_hex());
+    let hash = hasher.hash(PASSWORD.as_bytes()).expect("hashes");
+    let mut admin =
+        NewUser::new(&name, now).with_email(format!("{name}@example.org")).with_password_hash(hash);
+    admin.is_admin = true;
+    let admin = users.create(admin).await.expect("admin");
+    Accounts { ann, ivan, admin }
 }
 
 fn test_hasher() -> Arc<Argon2idHasher> {
@@ -236,10 +245,28 @@ impl Instance {
     /// Builds an instance on `stores`, on the system clock, signing JWTs with the key ring every
     /// instance shares.
     pub fn new(stores: &Stores) -> Self {
-        let clock: SharedClock = Arc::new(SystemClock);
+        Self::on(
+            Services::new(stores.users.clone(), stores.tokens.clone(), stores.counters.clone())
+                .expect("services"),
+        )
+    }
+
+    /// Builds an instance as [`new`](Self::new) does, with a read cache in front of the shared
+    /// stores that listens on `bus` (the other instances' changes) and publishes its own there.
+    /// Returns the cache too (to see whether it is in use).
+    pub fn with_cache(stores: &Stores, bus: Arc<dyn InvalidationBus>) -> (Self, ReadCache) {
+        let cache =
+            ReadCache::new(ReadCacheConfig { heartbeat: Duration::from_millis(100), ..Default::default() });
+        cache.attach(bus);
         let services = Services::new(stores.users.clone(), stores.tokens.clone(), stores.counters.clone())
             .expect("services")
-            .with_passwords(PasswordService::new(test_hasher()));
+            .with_read_cache(&cache);
+        (Self::on(services), cache)
+    }
+
+    fn on(services: Services) -> Self {
+        let clock: SharedClock = Arc::new(SystemClock);
+        let services = services.with_passwords(PasswordService::new(test_hasher()));
         let key = JwtKey::hs256(SHARED_JWT_SECRET).expect("key");
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), clock);
         let outbox = OutboxMailer::new();

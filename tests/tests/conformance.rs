@@ -4,6 +4,7 @@
 
 mod admin;
 mod amcr;
+mod cached_instances;
 mod fail_closed;
 mod hostile_accounts;
 mod hostile_bodies;
