@@ -93,7 +93,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
 /// async fn stats(admin: Authorized<Admin>) -> String {
 ///     format!("hello, admin {}", admin.user_id())
 /// }
-/// # let _ = axum::routing::get(stats);
+/// # let _: axum::routing::MethodRouter = axum::routing::get(stats);
 /// ```
 pub struct Authorized<P>(pub authmount::authz::Authorized<P>);
 

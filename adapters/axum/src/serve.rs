@@ -69,7 +69,8 @@ impl Default for ServeLimits {
 /// use authmount_axum::{ServeLimits, serve};
 /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-/// let shutdown = async { let _ = tokio::signal::ctrl_c().await; };
+/// // Until the process is stopped; an app would await `tokio::signal::ctrl_c()` here.
+/// let shutdown = std::future::pending::<()>();
 /// serve(listener, app, ServeLimits::default(), shutdown).await
 /// # }
 /// ```
