@@ -14,7 +14,7 @@ use tower::{Layer, Service};
 
 use crate::AuthRejection;
 
-/// Authenticates every request with a [`Gate`] and keeps the outcome, an [`AuthState`], in the
+/// Authenticates every request with a [`Gate`] and keeps the outcome, an [`AuthState`](authmount::api::AuthState), in the
 /// request extensions for the extractors ([`AuthUser`](crate::AuthUser),
 /// `Option<AuthUser>`).
 ///
@@ -93,7 +93,7 @@ impl<S> Layer<S> for AuthLayer {
 }
 
 /// The service [`AuthLayer`] wraps around an inner service: runs the [`Gate`], inserts the
-/// [`AuthState`] into the request extensions and calls the inner service with the request.
+/// [`AuthState`](authmount::api::AuthState) into the request extensions and calls the inner service with the request.
 #[derive(Debug, Clone)]
 pub struct AuthService<S> {
     inner: S,
