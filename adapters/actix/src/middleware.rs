@@ -15,7 +15,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::convert;
 
 /// Authenticates every request of the routes it wraps with a [`Gate`] and keeps the outcome, an
-/// [`AuthState`], in the request's extensions for the extractors
+/// [`AuthState`](authmount::api::AuthState), in the request's extensions for the extractors
 /// ([`AuthUser`](crate::AuthUser), [`MaybeAuthUser`](crate::MaybeAuthUser)).
 ///
 /// It never refuses a request on its own: whether authentication is required is the handler's
