@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use authmount::api::Gate;
+use authmount::api::{AuthState, Gate};
 use authmount::api::adapter::{CheckedBy, Unauthenticated};
 use authmount::authz::Policy;
 use axum::response::IntoResponse;
@@ -118,16 +118,12 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // `self.inner` is the instance `poll_ready` readied: take it, and leave a fresh clone
-        // for the next request (a clone is not necessarily ready).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let gate = Arc::clone(&self.gate);
         Box::pin(async move {
             let (mut head, body) = request.into_parts();
             let state = gate.check(&head).await;
-            head.extensions.insert(state);
-            head.extensions.insert(CheckedBy(gate));
+            keep(&mut head, state, gate);
             inner.call(Request::from_parts(head, body)).await
         })
     }
@@ -173,20 +169,31 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let gate = Arc::clone(&self.gate);
         let policy = self.policy.clone();
         Box::pin(async move {
             let (mut head, body) = request.into_parts();
             match gate.check_for(&head, Some(&policy)).await {
                 Ok(state) => {
-                    head.extensions.insert(state);
-                    head.extensions.insert(CheckedBy(gate));
+                    keep(&mut head, state, gate);
                     inner.call(Request::from_parts(head, body)).await
                 }
                 Err(denial) => Ok(AuthRejection::new(Unauthenticated::Denied(denial), &head).into_response()),
             }
         })
     }
+}
+
+/// The instance `poll_ready` readied, leaving a fresh clone for the next request (a clone is not
+/// necessarily ready).
+fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}
+
+/// Keeps the gate's outcome and the gate in the request extensions, for the extractors.
+fn keep(head: &mut http::request::Parts, state: AuthState, gate: Arc<Gate>) {
+    head.extensions.insert(state);
+    head.extensions.insert(CheckedBy(gate));
 }
