@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use authmount::api::{AuthState, Gate};
 use authmount::api::adapter::{CheckedBy, Unauthenticated};
+use authmount::api::{AuthState, Gate};
 use authmount::authz::Policy;
 use axum::response::IntoResponse;
 use http::Request;

@@ -57,7 +57,7 @@ async fn act(
     let write = |out: &mut dyn Write, text: String| {
         out.write_all(text.as_bytes()).map_err(|error| DemoError::Other(format!("cannot write: {error}")))
     };
-    let login = match action {
+    let outcome = match action {
         UsersAction::List { search, limit, offset } => {
             let mut query = UserQuery::new(*offset, *limit);
             query.search = search.clone();
@@ -72,30 +72,39 @@ async fn act(
             text.push_str(&format!("{} of {} users\n", page.users.len(), page.total));
             return write(out, text);
         }
-        UsersAction::Deactivate { login }
-        | UsersAction::Activate { login }
-        | UsersAction::Unlock { login }
-        | UsersAction::RevokeSessions { login } => login,
+        UsersAction::Deactivate { login } => {
+            let user = find(services, login).await?;
+            accounts
+                .deactivate(user.id, &by)
+                .await
+                .map(|user| (user, "deactivated; every session ended".to_owned()))
+        }
+        UsersAction::Activate { login } => {
+            let user = find(services, login).await?;
+            accounts.activate(user.id, &by).await.map(|user| (user, "activated".to_owned()))
+        }
+        UsersAction::Unlock { login } => {
+            let user = find(services, login).await?;
+            accounts.unlock(user.id, &by).await.map(|user| (user, "unlocked".to_owned()))
+        }
+        UsersAction::RevokeSessions { login } => {
+            let user = find(services, login).await?;
+            let revoked = accounts.revoke_sessions(user.id, &by).await;
+            revoked.map(|n| (user, format!("{n} tokens and sessions ended")))
+        }
     };
-    let user = services
+    let (user, done) = outcome.map_err(failed)?;
+    write(out, format!("{} (id {}): {done}\n", user.username, user.id.0))
+}
+
+/// The user with this username or e-mail address.
+async fn find(services: &Services, login: &str) -> Result<User, DemoError> {
+    services
         .users
         .find_by_login(login)
         .await
         .map_err(|error| failed(error.into()))?
-        .ok_or_else(|| DemoError::Other(format!("no user has the login {login:?}")))?;
-    let done = match action {
-        UsersAction::Deactivate { .. } => {
-            accounts.deactivate(user.id, &by).await.map(|_| "deactivated; every session ended".to_owned())
-        }
-        UsersAction::Activate { .. } => accounts.activate(user.id, &by).await.map(|_| "activated".to_owned()),
-        UsersAction::Unlock { .. } => accounts.unlock(user.id, &by).await.map(|_| "unlocked".to_owned()),
-        UsersAction::RevokeSessions { .. } => {
-            accounts.revoke_sessions(user.id, &by).await.map(|n| format!("{n} tokens and sessions ended"))
-        }
-        UsersAction::List { .. } => unreachable!("answered above"),
-    }
-    .map_err(failed)?;
-    write(out, format!("{} (id {}): {done}\n", user.username, user.id.0))
+        .ok_or_else(|| DemoError::Other(format!("no user has the login {login:?}")))
 }
 
 fn line(user: &User) -> String {
