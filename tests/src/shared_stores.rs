@@ -31,6 +31,7 @@ use std::time::{Duration, SystemTime};
 use authmount::cache::{InvalidationBus, ReadCache, ReadCacheConfig};
 use authmount::clock::{SharedClock, SystemClock};
 use authmount::dialect::Dialects;
+use authmount::dialect::minisass::MinisassConfig;
 use authmount::mailer::OutboxMailer;
 use authmount::password::{Argon2Params, Argon2idHasher, PasswordHasher, PasswordService};
 use authmount::services::Services;
@@ -41,7 +42,7 @@ use authmount_redis::{RedisOptions, RedisStore};
 use authmount_sqlx::{PostgresStore, StoreOptions};
 use serde_json::json;
 
-use crate::fixture::{PASSWORD, context};
+use crate::fixture::{MINISASS_RESET_BASE, PASSWORD, context};
 use crate::servers::TestApp;
 
 /// The TCP proxy that cuts a store off, and the service URL pointed at it (shared with the store
@@ -270,7 +271,14 @@ impl Instance {
         let key = JwtKey::hs256(SHARED_JWT_SECRET).expect("key");
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), clock);
         let outbox = OutboxMailer::new();
-        let dialects = Dialects::built_in(&context(&services, jwt, &outbox)).expect("dialects");
+        // No reuse grace period: these suites replay a just-rotated refresh token at once to see
+        // the revocation cross instances (the grace period has its own cases, on a manual clock).
+        let context = context(&services, jwt, &outbox).with_config(MinisassConfig {
+            reset_link_base: MINISASS_RESET_BASE.to_owned(),
+            refresh_reuse_grace: Duration::ZERO,
+            ..MinisassConfig::default()
+        });
+        let dialects = Dialects::built_in(&context).expect("dialects");
         let app = TestApp::new(&dialects, &services);
         Self { services, app, outbox }
     }

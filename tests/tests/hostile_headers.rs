@@ -152,12 +152,17 @@ async fn empty_and_broken_schemes() {
             };
             amcr_refused(&response, want);
         }
-        // Meldeschein: `JWT` with nothing after it is invalid; another scheme is not provided.
-        // (djangorestframework-jwt words it "Invalid Authorization header. ..."; the seed is
-        // silent and authmount uses DRF's wording for every scheme.)
+        // Meldeschein: `JWT` with nothing after it, or with spaces in the token, is invalid, in
+        // djangorestframework-jwt's words; another scheme is not provided.
         let bare = t.client.get(MELDESCHEIN_WHOAMI).header("authorization", "JWT").send().await;
         assert_refused_401(&bare);
-        assert_eq!(bare.json(), json!({"detail": "Invalid token header. No credentials provided."}));
+        assert_eq!(bare.json(), json!({"detail": "Invalid Authorization header. No credentials provided."}));
+        let spaced = t.client.get(MELDESCHEIN_WHOAMI).header("authorization", "JWT a b").send().await;
+        assert_refused_401(&spaced);
+        assert_eq!(
+            spaced.json(),
+            json!({"detail": "Invalid Authorization header. Credentials string should not contain spaces."})
+        );
         let bearer = t.client.get(MELDESCHEIN_WHOAMI).header("authorization", "Bearer x").send().await;
         assert_refused_401(&bearer);
         assert_eq!(bearer.json(), json!({"detail": not_provided}));

@@ -30,13 +30,25 @@ fn token_not_valid() -> Value {
     json!({"detail": "Token is invalid or expired", "code": "token_not_valid"})
 }
 
+/// SimpleJWT's refresh answer for `detail` ("Token has wrong type", "Token is blacklisted").
+fn refresh_refused(detail: &str) -> Value {
+    json!({"detail": detail, "code": "token_not_valid"})
+}
+
 fn access_not_valid() -> Value {
+    access_refused("Token is invalid or expired")
+}
+
+fn access_refused(message: &str) -> Value {
     json!({
         "detail": "Given token not valid for any token type",
         "code": "token_not_valid",
-        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}],
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
     })
 }
+
+/// The default reuse grace period (`MinisassConfig::refresh_reuse_grace`), and a moment more.
+const PAST_THE_GRACE: Duration = Duration::from_secs(11);
 
 /// `token/` for ann: (access, refresh), masked in the transcript.
 async fn pair(t: &Case) -> (String, String) {
@@ -219,11 +231,55 @@ async fn refresh_rotation_and_reuse_detection() {
         live.assert_status(200);
         let third = live.json()["refresh"].as_str().expect("refresh").to_owned();
 
-        // The first refresh token again: the whole session is revoked.
-        assert_401(&refresh(&t, REFRESH, &first).await, token_not_valid());
-        assert_401(&refresh(&t, TOKEN_REFRESH, &third).await, token_not_valid());
+        // The first refresh token again, after the grace period: the whole session is revoked.
+        t.fixture.advance(PAST_THE_GRACE);
+        assert_401(&refresh(&t, REFRESH, &first).await, refresh_refused("Token is blacklisted"));
+        assert_401(&refresh(&t, TOKEN_REFRESH, &third).await, refresh_refused("Token is blacklisted"));
         assert_401(&status(&t, &access).await, access_not_valid());
         assert_401(&status(&t, &second_access).await, access_not_valid());
+    })
+    .await;
+}
+
+/// Two tabs of the web app refresh with the same token at the same moment: both get working
+/// tokens of the same session and nothing is revoked; the session still ends as a whole.
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_both_stay_signed_in() {
+    on_both_adapters(|t| async move {
+        let (_, shared) = pair(&t).await;
+        // `refresh` masks each answer as it arrives: the transcript is the same whichever wins.
+        let (one, two) = tokio::join!(refresh(&t, REFRESH, &shared), refresh(&t, REFRESH, &shared));
+        one.assert_status(200);
+        two.assert_status(200);
+        let tabs: Vec<(String, String)> = [one.json(), two.json()]
+            .iter()
+            .map(|body| {
+                (
+                    body["access"].as_str().expect("access").into(),
+                    body["refresh"].as_str().expect("refresh").into(),
+                )
+            })
+            .collect();
+        assert_ne!(tabs[0].1, tabs[1].1, "each tab holds its own refresh token");
+        for (access, _) in &tabs {
+            status(&t, access).await.assert_status(200);
+        }
+        // A retry a few seconds later, inside the grace period: forgiven too.
+        t.fixture.advance(Duration::from_secs(5));
+        let retry = refresh(&t, REFRESH, &shared).await;
+        retry.assert_status(200);
+        // Each tab goes on refreshing its own token.
+        for (_, refresh_token) in &tabs {
+            refresh(&t, REFRESH, refresh_token).await.assert_status(200);
+        }
+        // The shared token once more, after the grace period: theft; the session ends everywhere.
+        t.fixture.advance(PAST_THE_GRACE);
+        assert_401(&refresh(&t, REFRESH, &shared).await, refresh_refused("Token is blacklisted"));
+        for (access, _) in &tabs {
+            assert_401(&status(&t, access).await, access_not_valid());
+        }
+        let retried = retry.json()["access"].as_str().expect("access").to_owned();
+        assert_401(&status(&t, &retried).await, access_not_valid());
     })
     .await;
 }
@@ -232,7 +288,7 @@ async fn refresh_rotation_and_reuse_detection() {
 async fn refresh_refuses_wrong_type_bad_and_expired_tokens() {
     on_both_adapters(|t| async move {
         let (access, refresh_token) = pair(&t).await;
-        assert_401(&refresh(&t, REFRESH, &access).await, token_not_valid());
+        assert_401(&refresh(&t, REFRESH, &access).await, refresh_refused("Token has wrong type"));
         assert_401(&refresh(&t, REFRESH, "not.a.jwt").await, token_not_valid());
         let missing = t.client.post(REFRESH).json(&json!({})).send().await;
         missing.assert_status(400);
@@ -264,10 +320,10 @@ async fn check_auth_status_and_the_gate() {
         assert_401(&t.client.get(WHOAMI).send().await, not_provided.clone());
         let lowercase = t.client.get(STATUS).header("authorization", format!("bearer {access}")).send().await;
         assert_401(&lowercase, not_provided);
-        assert_401(&status(&t, &refresh_token).await, access_not_valid());
+        assert_401(&status(&t, &refresh_token).await, access_refused("Token has wrong type"));
         let wrong_type =
             t.client.get(WHOAMI).header("authorization", format!("Bearer {refresh_token}")).send().await;
-        assert_401(&wrong_type, access_not_valid());
+        assert_401(&wrong_type, access_refused("Token has wrong type"));
         t.fixture.advance(Duration::from_secs(300 + 6));
         assert_401(&status(&t, &access).await, access_not_valid());
         let expired = t.client.get(WHOAMI).header("authorization", format!("Bearer {access}")).send().await;
@@ -287,7 +343,7 @@ async fn logout_ends_access_and_refresh_at_once() {
         assert_401(&status(&t, &access).await, access_not_valid());
         let whoami = t.client.get(WHOAMI).header("authorization", format!("Bearer {access}")).send().await;
         assert_401(&whoami, access_not_valid());
-        assert_401(&refresh(&t, REFRESH, &refresh_token).await, token_not_valid());
+        assert_401(&refresh(&t, REFRESH, &refresh_token).await, refresh_refused("Token is blacklisted"));
         status(&t, &other_access).await.assert_status(200);
 
         // With the refresh token in the body only.
@@ -295,7 +351,7 @@ async fn logout_ends_access_and_refresh_at_once() {
         let logout = t.client.post(LOGOUT).json(&json!({ "refresh": refresh_token })).send().await;
         logout.assert_status(200);
         assert_401(&status(&t, &access).await, access_not_valid());
-        assert_401(&refresh(&t, REFRESH, &refresh_token).await, token_not_valid());
+        assert_401(&refresh(&t, REFRESH, &refresh_token).await, refresh_refused("Token is blacklisted"));
         // Again, and without anything: still 200.
         t.client.post(LOGOUT).json(&json!({ "refresh": refresh_token })).send().await.assert_status(200);
         t.client.post(LOGOUT).send().await.assert_status(200);
@@ -488,7 +544,7 @@ async fn reset_verify_update_single_use_and_sessions_end() {
         );
         assert_401(&t.client.get(&verify).send().await, unauthorized);
         assert_401(&status(&t, &access).await, access_not_valid());
-        assert_401(&refresh(&t, REFRESH, &refresh_token).await, token_not_valid());
+        assert_401(&refresh(&t, REFRESH, &refresh_token).await, refresh_refused("Token is blacklisted"));
         let old = t
             .client
             .post(LOGIN)

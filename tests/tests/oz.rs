@@ -306,6 +306,8 @@ async fn reusing_a_refresh_token_revokes_the_session() {
         let second = refresh(&t, &r1).await;
         second.assert_status(200);
         let second = mask(&t, second.json());
+        // After the reuse grace period (10 s by default) a repeat is a replay.
+        t.fixture.advance(Duration::from_secs(11));
         let replay = refresh(&t, &r1).await;
         assert_eq!(
             assert_error(&replay, 401, 7)["error_message"],
@@ -314,6 +316,41 @@ async fn reusing_a_refresh_token_revokes_the_session() {
         assert_error(&whoami(&t, &token(&second, "access_token")).await, 401, 7);
         assert_error(&whoami(&t, &token(&first, "access_token")).await, 401, 7);
         assert_error(&refresh(&t, &token(&second, "expire_token")).await, 401, 7);
+    })
+    .await;
+}
+
+/// Two clients of one session refresh with the same `expire_token` at once: both get a working
+/// session object of the same session, nothing is revoked; a later replay still ends it all.
+#[tokio::test]
+async fn concurrent_refreshes_within_the_grace_period_both_work() {
+    on_both_adapters(|t| async move {
+        let first = session(&t).await;
+        let shared = token(&first, "expire_token");
+        // Each answer is masked as it arrives, so the transcript is the same whichever wins.
+        let refreshed = || async {
+            let response = refresh(&t, &shared).await;
+            response.assert_status(200);
+            mask(&t, response.json())
+        };
+        let (one, two) = tokio::join!(refreshed(), refreshed());
+        assert_eq!(one["session_id"], two["session_id"], "one session");
+        assert_ne!(token(&one, "expire_token"), token(&two, "expire_token"));
+        for pair in [&one, &two] {
+            whoami(&t, &token(pair, "access_token")).await.assert_status(200);
+        }
+        let next = refresh(&t, &token(&two, "expire_token")).await;
+        next.assert_status(200);
+        mask(&t, next.json());
+
+        t.fixture.advance(Duration::from_secs(11));
+        let replay = refresh(&t, &shared).await;
+        assert_eq!(
+            assert_error(&replay, 401, 7)["error_message"],
+            "Refresh token has already been used; the session is revoked"
+        );
+        assert_error(&whoami(&t, &token(&one, "access_token")).await, 401, 7);
+        assert_error(&refresh(&t, &token(&one, "expire_token")).await, 401, 7);
     })
     .await;
 }

@@ -1,7 +1,7 @@
 //! How a [`TokenRecord`] is laid out in its Redis hash.
 //!
 //! The fields the Lua scripts need are hash fields of their own: `exp` (expiry, ms since the
-//! UNIX epoch), `rot` (present once rotated away), `uid`, `fam`, `idle` (ms). The rest (kind,
+//! UNIX epoch), `rot` (once rotated away: when, in ms), `uid`, `fam`, `idle` (ms). The rest (kind,
 //! audience, issue time, data) is one JSON field, `rec`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,6 +1,6 @@
 //! [`TokenStore`] for [`RedisStore`].
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use authmount::store::{ConflictField, Rotation, StoreError, TokenRecord, TokenStore};
@@ -28,6 +28,16 @@ fn glob_escape(text: &str) -> String {
 }
 
 impl RedisStore {
+    /// A record's fields as stored, live or not.
+    async fn fields(&self, hash: &TokenHash) -> Result<Fields, StoreError> {
+        redis::cmd("HMGET")
+            .arg(self.token_key(hash))
+            .arg(&["exp", "rot", "uid", "fam", "idle", "rec"])
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)
+    }
+
     /// The record's fields when it is live by the store's clock.
     fn live(&self, fields: Option<Fields>, now: SystemTime) -> Result<Option<TokenRecord>, StoreError> {
         let Some(fields) = fields else {
@@ -87,12 +97,7 @@ impl TokenStore for RedisStore {
 
     async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let (now, _) = self.now();
-        let fields: Fields = redis::cmd("HMGET")
-            .arg(self.token_key(hash))
-            .arg(&["exp", "rot", "uid", "fam", "idle", "rec"])
-            .query_async(&mut self.conn())
-            .await
-            .map_err(from_redis)?;
+        let fields = self.fields(hash).await?;
         self.live(Some(fields), now)
     }
 
@@ -131,6 +136,7 @@ impl TokenStore for RedisStore {
         old: &TokenHash,
         new: TokenHash,
         record: TokenRecord,
+        reuse_grace: Duration,
     ) -> Result<Rotation, StoreError> {
         let (_, now_ms) = self.now();
         let e = encode(&record)?;
@@ -142,12 +148,19 @@ impl TokenStore for RedisStore {
             .arg(e.uid)
             .arg(e.family)
             .arg(e.idle)
-            .arg(e.body);
+            .arg(e.body)
+            .arg(u64::try_from(reuse_grace.as_millis()).unwrap_or(u64::MAX));
         let answer: Vec<String> = invocation.invoke_async(&mut self.conn()).await.map_err(from_redis)?;
         match answer.as_slice() {
             [outcome] if outcome == "rotated" => Ok(Rotation::Rotated),
             [outcome] if outcome == "notfound" => Ok(Rotation::NotFound),
             [outcome] if outcome == "conflict" => Err(StoreError::Conflict(ConflictField::Token)),
+            // The spent record is read after the script: if its family was revoked meanwhile,
+            // it is gone and the repeat finds nothing, as it would a moment later.
+            [outcome] if outcome == "grace" => match decode(self.fields(old).await?)? {
+                Some(spent) if spent.rotated => Ok(Rotation::WithinGrace { previous: spent.record }),
+                _ => Ok(Rotation::NotFound),
+            },
             [outcome, user, family @ ..] if outcome == "reused" && family.len() <= 1 => {
                 Ok(Rotation::Reused {
                     user_id: UserId(user.parse().map_err(|_| corrupt("record user id"))?),

@@ -122,7 +122,10 @@ async fn every_write_carries_a_ttl() {
 
     // A rotated token keeps its TTL (it is kept only for reuse detection).
     let next = TokenHash::of(&authmount::conformance::unique("token"));
-    assert_eq!(store.rotate(&hash, next, record).await.expect("rotate"), Rotation::Rotated);
+    assert_eq!(
+        store.rotate(&hash, next, record, std::time::Duration::ZERO).await.expect("rotate"),
+        Rotation::Rotated
+    );
     let ttl = pttl(&store.token_key(&hash)).await;
     assert!(in_window(ttl, 60_000), "rotated record PTTL {ttl}");
 

@@ -336,7 +336,7 @@ where
              ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, user_id = excluded.user_id, \
              audience = excluded.audience, family = excluded.family, issued_at = excluded.issued_at, \
              expires_at = excluded.expires_at, idle_timeout_ms = excluded.idle_timeout_ms, \
-             data = excluded.data, rotated = FALSE WHERE tokens.expires_at <= $10",
+             data = excluded.data, rotated = FALSE, rotated_at = NULL WHERE tokens.expires_at <= $10",
         )
         .bind(hash_bytes(hash))
         .bind(columns.kind)
@@ -500,12 +500,13 @@ where
     /// transaction at a time (`BEGIN IMMEDIATE`); on PostgreSQL the conditional `UPDATE`'s row
     /// lock makes the others wait and then re-check the condition. A crash before the commit
     /// rolls back both steps: `old` stays live and `new` was never stored, so at most one of the
-    /// two is ever valid.
+    /// two is ever valid. A spent `old` rotated less than `reuse_grace` ago changes nothing.
     pub(crate) async fn rotate(
         &self,
         old: &TokenHash,
         new: TokenHash,
         record: TokenRecord,
+        reuse_grace: Duration,
     ) -> Result<Rotation, StoreError> {
         let now = self.now();
         self.purge_if_due(now);
@@ -513,7 +514,8 @@ where
         let columns = TokenColumns::of(record)?;
         let mut tx = self.begin_write().await?;
         let spent = sqlx::query(
-            "UPDATE tokens SET rotated = TRUE WHERE hash = $1 AND NOT rotated AND expires_at > $2",
+            "UPDATE tokens SET rotated = TRUE, rotated_at = $2 WHERE hash = $1 AND NOT rotated \
+             AND expires_at > $2",
         )
         .bind(hash_bytes(old))
         .bind(now_ms)
@@ -527,18 +529,25 @@ where
             tx.commit().await.map_err(map_err)?;
             return Ok(Rotation::Rotated);
         }
-        let row =
-            sqlx::query("SELECT user_id, family FROM tokens WHERE hash = $1 AND rotated AND expires_at > $2")
-                .bind(hash_bytes(old))
-                .bind(now_ms)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS}, rotated_at FROM tokens WHERE hash = $1 AND rotated AND expires_at > $2"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(hash_bytes(old))
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
         let Some(row) = row else {
             return Ok(Rotation::NotFound);
         };
-        let user_id = UserId(row.try_get("user_id").map_err(StoreError::backend)?);
-        let family: Option<String> = row.try_get("family").map_err(StoreError::backend)?;
+        let previous = token_from_row::<DB::Row>(&row)?;
+        let rotated_at: Option<i64> = row.try_get("rotated_at").map_err(StoreError::backend)?;
+        if rotated_at.is_some_and(|at| now_ms.saturating_sub(at) < duration_millis(reuse_grace)) {
+            return Ok(Rotation::WithinGrace { previous });
+        }
+        let user_id = previous.user_id;
+        let family = previous.family;
         match &family {
             Some(family) => {
                 Self::revoke_family_in(&mut tx, family, now_ms, None).await?;

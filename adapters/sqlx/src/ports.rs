@@ -85,8 +85,9 @@ macro_rules! impl_ports {
                     old: &TokenHash,
                     new: TokenHash,
                     record: TokenRecord,
+                    reuse_grace: Duration,
                 ) -> Result<Rotation, StoreError> {
-                    self.core.rotate(old, new, record).await
+                    self.core.rotate(old, new, record, reuse_grace).await
                 }
 
                 async fn consume(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {

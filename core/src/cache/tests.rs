@@ -51,8 +51,9 @@ impl TokenStore for Counting {
         old: &TokenHash,
         new: TokenHash,
         record: TokenRecord,
+        reuse_grace: Duration,
     ) -> Result<Rotation, StoreError> {
-        self.inner.rotate(old, new, record).await
+        self.inner.rotate(old, new, record, reuse_grace).await
     }
     async fn consume(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.inner.consume(hash).await
@@ -160,10 +161,14 @@ async fn a_replayed_rotation_ends_the_cached_family() {
     let sibling = f.issue("access-1", f.record(1, Some("fam"))).await;
     assert!(f.live(&sibling).await);
     let new = TokenHash::of("refresh-2");
-    assert_eq!(f.tokens.rotate(&old, new, f.record(1, Some("fam"))).await.expect("up"), Rotation::Rotated);
+    assert_eq!(
+        f.tokens.rotate(&old, new, f.record(1, Some("fam")), Duration::ZERO).await.expect("up"),
+        Rotation::Rotated
+    );
     assert!(!f.live(&old).await, "the rotated token is gone");
     assert!(f.live(&new).await);
-    let replay = f.tokens.rotate(&old, TokenHash::of("refresh-3"), f.record(1, Some("fam"))).await;
+    let replay =
+        f.tokens.rotate(&old, TokenHash::of("refresh-3"), f.record(1, Some("fam")), Duration::ZERO).await;
     assert!(matches!(replay, Ok(Rotation::Reused { .. })));
     assert!(!f.live(&new).await, "reuse revokes the family");
     assert!(!f.live(&sibling).await, "including tokens cached before the replay");

@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -150,8 +150,9 @@ impl TokenStore for CachedTokenStore {
         old: &TokenHash,
         new: TokenHash,
         record: TokenRecord,
+        reuse_grace: Duration,
     ) -> Result<Rotation, StoreError> {
-        let result = self.inner.rotate(old, new, record).await;
+        let result = self.inner.rotate(old, new, record, reuse_grace).await;
         self.cache.changed(Invalidation::Token(*old)).await;
         if let Ok(Rotation::Reused { family: Some(family), .. }) = &result {
             self.cache.changed(Invalidation::Family(family.clone())).await;

@@ -84,6 +84,8 @@ macro_rules! token_store_conformance {
             revoke_family_and_its_jwts,
             rotation_replaces_and_reuse_revokes_the_family,
             concurrent_rotations_have_one_winner,
+            repeat_within_the_grace_period_keeps_the_family,
+            concurrent_repeats_within_the_grace_period_revoke_nothing,
             consume_is_single_use,
             jti_revocation_list,
             purge_removes_expired_records,

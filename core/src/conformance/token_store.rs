@@ -16,6 +16,12 @@ pub type Store = Arc<dyn TokenStore>;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// No reuse grace period: every repeat of a rotated token is a replay.
+const NO_GRACE: Duration = Duration::ZERO;
+
+/// The reuse grace period of the grace cases.
+const GRACE: Duration = Duration::from_secs(10);
+
 fn fresh_hash() -> TokenHash {
     TokenHash::of(&unique("token"))
 }
@@ -177,19 +183,20 @@ pub async fn rotation_replaces_and_reuse_revokes_the_family(store: Store, clock:
     let (first, second) = (fresh_hash(), fresh_hash());
     let refresh = |clock: &ManualClock| record(clock, TokenKind::Refresh, user, MINUTE).in_family(&family);
     put(&store, first, refresh(&clock)).await;
-    let outcome = store.rotate(&first, second, refresh(&clock)).await.expect("rotate works");
+    let outcome = store.rotate(&first, second, refresh(&clock), NO_GRACE).await.expect("rotate works");
     assert_eq!(outcome, Rotation::Rotated);
     assert!(!is_live(&store, &first).await, "the rotated token is spent");
     assert!(is_live(&store, &second).await, "its successor is live");
 
     let third = fresh_hash();
-    let replay = store.rotate(&first, third, refresh(&clock)).await.expect("rotate works");
+    let replay = store.rotate(&first, third, refresh(&clock), NO_GRACE).await.expect("rotate works");
     assert_eq!(replay, Rotation::Reused { user_id: user, family: Some(family.clone()) });
     assert!(!is_live(&store, &second).await, "reuse revokes the newer token too");
     assert!(!is_live(&store, &third).await, "a replay stores nothing");
-    let again = store.rotate(&second, fresh_hash(), refresh(&clock)).await.expect("rotate works");
+    let again = store.rotate(&second, fresh_hash(), refresh(&clock), NO_GRACE).await.expect("rotate works");
     assert_eq!(again, Rotation::NotFound, "a revoked token cannot be rotated");
-    let unknown = store.rotate(&fresh_hash(), fresh_hash(), refresh(&clock)).await.expect("rotate works");
+    let unknown =
+        store.rotate(&fresh_hash(), fresh_hash(), refresh(&clock), NO_GRACE).await.expect("rotate works");
     assert_eq!(unknown, Rotation::NotFound);
 }
 
@@ -204,7 +211,7 @@ pub async fn concurrent_rotations_have_one_winner(store: Store, clock: ManualClo
             let store = Arc::clone(&store);
             let next = record(&clock, TokenKind::Refresh, user, MINUTE).in_family(&family);
             let new = fresh_hash();
-            tokio::spawn(async move { (new, store.rotate(&old, new, next).await) })
+            tokio::spawn(async move { (new, store.rotate(&old, new, next, NO_GRACE).await) })
         })
         .collect();
     let mut winners = Vec::new();
@@ -213,9 +220,73 @@ pub async fn concurrent_rotations_have_one_winner(store: Store, clock: ManualClo
         match outcome.expect("rotate works") {
             Rotation::Rotated => winners.push(new),
             Rotation::Reused { .. } | Rotation::NotFound => {}
+            Rotation::WithinGrace { .. } => panic!("no grace was given, yet a repeat was forgiven"),
         }
     }
     assert_eq!(winners.len(), 1, "exactly one of 50 concurrent rotations wins");
+}
+
+/// A repeat of a rotated token within the grace period revokes nothing, stores nothing and
+/// hands back the spent record; after the grace period the same repeat revokes the family.
+pub async fn repeat_within_the_grace_period_keeps_the_family(store: Store, clock: ManualClock) {
+    let user = fresh_user();
+    let family = unique("family");
+    let (first, second, third) = (fresh_hash(), fresh_hash(), fresh_hash());
+    let refresh = |clock: &ManualClock| {
+        record(clock, TokenKind::Refresh, user, MINUTE).in_family(&family).with_data("device", "tab")
+    };
+    let stored = refresh(&clock);
+    put(&store, first, stored.clone()).await;
+    let outcome = store.rotate(&first, second, refresh(&clock), GRACE).await.expect("rotate works");
+    assert_eq!(outcome, Rotation::Rotated);
+
+    clock.advance(GRACE - Duration::from_secs(1));
+    match store.rotate(&first, third, refresh(&clock), GRACE).await.expect("rotate works") {
+        Rotation::WithinGrace { previous } => {
+            assert_eq!(previous.user_id, user);
+            assert_eq!(previous.family.as_deref(), Some(family.as_str()));
+            assert_eq!(previous.kind, TokenKind::Refresh);
+            assert_eq!(previous.data, stored.data, "the spent record comes back with its data");
+        }
+        other => panic!("a repeat inside the grace period answered {other:?}"),
+    }
+    assert!(is_live(&store, &second).await, "a repeat inside the grace period revokes nothing");
+    assert!(!is_live(&store, &third).await, "and stores nothing");
+    assert!(!is_live(&store, &first).await, "the spent token stays spent");
+
+    clock.advance(Duration::from_secs(1));
+    let late = store.rotate(&first, third, refresh(&clock), GRACE).await.expect("rotate works");
+    assert_eq!(late, Rotation::Reused { user_id: user, family: Some(family.clone()) });
+    assert!(!is_live(&store, &second).await, "after the grace period a repeat revokes the family");
+    assert!(!is_live(&store, &third).await);
+}
+
+/// Two tabs refreshing at once: with a grace period, of 20 concurrent rotations of one token
+/// one rotates and every other is forgiven; nothing is revoked.
+pub async fn concurrent_repeats_within_the_grace_period_revoke_nothing(store: Store, clock: ManualClock) {
+    let user = fresh_user();
+    let family = unique("family");
+    let old = fresh_hash();
+    put(&store, old, record(&clock, TokenKind::Refresh, user, MINUTE).in_family(&family)).await;
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let next = record(&clock, TokenKind::Refresh, user, MINUTE).in_family(&family);
+            let new = fresh_hash();
+            tokio::spawn(async move { (new, store.rotate(&old, new, next, GRACE).await) })
+        })
+        .collect();
+    let (mut winners, mut forgiven) = (Vec::new(), 0);
+    for attempt in attempts {
+        let (new, outcome) = attempt.await.expect("task completes");
+        match outcome.expect("rotate works") {
+            Rotation::Rotated => winners.push(new),
+            Rotation::WithinGrace { .. } => forgiven += 1,
+            other => panic!("a concurrent repeat inside the grace period answered {other:?}"),
+        }
+    }
+    assert_eq!((winners.len(), forgiven), (1, 19));
+    assert!(is_live(&store, &winners[0]).await, "the winner's token survives its twins");
 }
 
 /// A single-use token is handed out once.

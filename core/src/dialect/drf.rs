@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::kit;
 use crate::api::{ApiError, ApiRequest, ApiResponse, ErrorRenderer, Refusal, Reply};
+use crate::carrier::MalformedCredentials;
 use crate::codec::{BodyFormat, CodecError, ResponseFormat, negotiate};
 use crate::guard::{InvalidToken, Rejection};
 use crate::services::Services;
@@ -59,6 +60,11 @@ pub const USER_INACTIVE: &str = "User inactive or deleted.";
 pub const JWT_DECODE_ERROR: &str = "Error decoding signature.";
 /// djangorestframework-jwt's detail for an expired token.
 pub const JWT_EXPIRED: &str = "Signature has expired.";
+/// djangorestframework-jwt's detail for `Authorization: JWT` with nothing after the keyword.
+pub const JWT_NO_CREDENTIALS: &str = "Invalid Authorization header. No credentials provided.";
+/// djangorestframework-jwt's detail for `Authorization: JWT a b`.
+pub const JWT_CONTAINS_SPACES: &str =
+    "Invalid Authorization header. Credentials string should not contain spaces.";
 /// The detail of every 503: never a reason to log in again.
 pub const SERVICE_UNAVAILABLE: &str = "Service temporarily unavailable, try again later.";
 /// The detail of a 500 (Django has no JSON body for it; this is DRF-shaped).
@@ -337,7 +343,9 @@ pub enum AuthWording {
     /// DRF's `TokenAuthentication`: every invalid or expired token is "Invalid token.".
     #[default]
     Token,
-    /// djangorestframework-jwt's `JSONWebTokenAuthentication`: "Signature has expired." for an
+    /// djangorestframework-jwt's `JSONWebTokenAuthentication`: "Invalid Authorization header.
+    /// No credentials provided." and "Invalid Authorization header. Credentials string should
+    /// not contain spaces." for a malformed header, "Signature has expired." for an
     /// expired token, "Error decoding signature." for one that does not decode or verify
     /// (including `alg: none` and tampered tokens), and DRF's default "Incorrect authentication
     /// credentials." for a valid signature with the wrong claims (audience, type, not yet
@@ -461,6 +469,12 @@ impl DrfRenderer {
     fn rejection_message(&self, rejection: &Rejection) -> Cow<'static, str> {
         match (rejection, self.wording) {
             (Rejection::NotProvided, _) => Cow::Borrowed(NOT_AUTHENTICATED),
+            (Rejection::Malformed(MalformedCredentials::MissingToken), AuthWording::Jwt) => {
+                Cow::Borrowed(JWT_NO_CREDENTIALS)
+            }
+            (Rejection::Malformed(MalformedCredentials::ContainsSpaces), AuthWording::Jwt) => {
+                Cow::Borrowed(JWT_CONTAINS_SPACES)
+            }
             (Rejection::Malformed(why), _) => Cow::Owned(why.to_string()),
             (Rejection::Unavailable(_), _) => Cow::Borrowed(SERVICE_UNAVAILABLE),
             (Rejection::Invalid(InvalidToken::InactiveUser), _) => Cow::Borrowed(USER_INACTIVE),

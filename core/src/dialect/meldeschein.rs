@@ -17,7 +17,9 @@
 //! Tokens are sent as `Authorization: JWT <token>` (prefix in any case) or, when
 //! [`MeldescheinConfig::query_token`] is on, as `?jwt=<token>`. Refusals are 401
 //! `{"detail": ...}` in djangorestframework-jwt's words ("Signature has expired.", "Error
-//! decoding signature.") with `WWW-Authenticate: JWT realm="api"`.
+//! decoding signature.", "Invalid Authorization header. No credentials provided." for a bare
+//! `JWT`, "Invalid Authorization header. Credentials string should not contain spaces.") with
+//! `WWW-Authenticate: JWT realm="api"`.
 //!
 //! The JWT carries djangorestframework-jwt's claims `user_id`, `username`, `email`, `exp`,
 //! `orig_iat`, plus `iat`, `jti`, `token_type` (`access`), `aud` (`meldeschein`) and `sid`

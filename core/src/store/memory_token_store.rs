@@ -43,6 +43,10 @@ fn to_nanos(time: SystemTime) -> Nanos {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| Nanos::try_from(since.as_nanos()).unwrap_or(Nanos::MAX))
 }
 
+fn to_nanos_duration(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
 fn from_nanos(nanos: Nanos) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(nanos)
 }
@@ -64,13 +68,17 @@ struct Slot {
     audience: u32,
     kind: TokenKind,
     /// Spent by a rotation: kept (not live) until it expires, so a replay can be recognised.
+    /// When it was rotated is in [`Extra::rotated_at`] (a spent slot always has its `extra`),
+    /// which keeps the slot at 48 bytes.
     rotated: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Extra {
     family: Option<Arc<str>>,
     data: Map<String, Value>,
+    /// When a spent slot was rotated, for the reuse grace period.
+    rotated_at: Option<Nanos>,
 }
 
 impl Slot {
@@ -84,6 +92,10 @@ impl Slot {
 
     fn family(&self) -> Option<&Arc<str>> {
         self.extra.as_ref().and_then(|extra| extra.family.as_ref())
+    }
+
+    fn rotated_at(&self) -> Option<Nanos> {
+        self.extra.as_ref().and_then(|extra| extra.rotated_at)
     }
 
     fn idle_timeout(&self) -> Option<Duration> {
@@ -139,7 +151,8 @@ impl Tokens {
             idle_ns: idle_timeout.map_or(NOT_SLIDING, |idle| {
                 u64::try_from(idle.as_nanos()).unwrap_or(NOT_SLIDING - 1).min(NOT_SLIDING - 1)
             }),
-            extra: (family.is_some() || !data.is_empty()).then(|| Box::new(Extra { family, data })),
+            extra: (family.is_some() || !data.is_empty())
+                .then(|| Box::new(Extra { family, data, rotated_at: None })),
             audience: self.audience_id(&audience),
             kind,
             rotated: false,
@@ -375,6 +388,7 @@ impl TokenStore for MemoryTokenStore {
         old: &TokenHash,
         new: TokenHash,
         record: TokenRecord,
+        reuse_grace: Duration,
     ) -> Result<Rotation, StoreError> {
         let now = self.clock.now();
         let now_ns = to_nanos(now);
@@ -386,6 +400,10 @@ impl TokenStore for MemoryTokenStore {
             return Ok(Rotation::NotFound);
         }
         if stored.rotated {
+            let rotated_at = stored.rotated_at().unwrap_or(0);
+            if now_ns.saturating_sub(rotated_at) < to_nanos_duration(reuse_grace) {
+                return Ok(Rotation::WithinGrace { previous: tokens.unpack(stored) });
+            }
             let user_id = stored.user_id;
             let family = stored.family().cloned();
             match &family {
@@ -403,6 +421,7 @@ impl TokenStore for MemoryTokenStore {
         }
         if let Some(stored) = tokens.records.get_mut(old) {
             stored.rotated = true;
+            stored.extra.get_or_insert_default().rotated_at = Some(now_ns);
         }
         tokens.remove(&new);
         tokens.insert(new, record);

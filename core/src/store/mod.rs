@@ -20,5 +20,7 @@ pub use error::{ConflictField, StoreError};
 pub use memory_counter_store::MemoryCounterStore;
 pub use memory_token_store::MemoryTokenStore;
 pub use memory_user_store::MemoryUserStore;
-pub use token_store::{FAMILY_RETENTION, Rotation, TOUCH_GRANULARITY, TokenKind, TokenRecord, TokenStore};
+pub use token_store::{
+    DEFAULT_REUSE_GRACE, FAMILY_RETENTION, Rotation, TOUCH_GRANULARITY, TokenKind, TokenRecord, TokenStore,
+};
 pub use user_store::{UserPage, UserQuery, UserStore};

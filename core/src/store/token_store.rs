@@ -162,6 +162,19 @@ pub const TOUCH_GRANULARITY: u32 = 20;
 /// say how long its tokens live: one day, longer than any access-token lifetime the dialects use.
 pub const FAMILY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The reuse grace period the dialects that rotate refresh tokens use by default (miniSASS's
+/// refresh JWTs, Oz's `expire_token`): 10 seconds.
+///
+/// Why: the tabs of one single-page app share one refresh token and their timers fire
+/// together, and a client retries a refresh whose answer it lost; both repeat the just-rotated
+/// token within a second or two. Without a grace period the repeat counts as theft, the family
+/// is revoked and the user is logged out in every tab. With it, a repeat inside the window gets
+/// tokens of the same family and revokes nothing; a repeat after it still revokes the family.
+/// The window is what a thief holding a copy could use without setting off reuse detection,
+/// so it is kept short (the models: Auth0's reuse interval and Okta's grace period for
+/// refresh-token rotation). `Duration::ZERO` turns it off.
+pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
+
 /// The outcome of [`TokenStore::rotate`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rotation {
@@ -174,6 +187,14 @@ pub enum Rotation {
         user_id: UserId,
         /// The family that was revoked.
         family: Option<String>,
+    },
+    /// The old token had been rotated less than the `reuse_grace` given to
+    /// [`TokenStore::rotate`] ago: a client that sent the same refresh twice at once (two tabs of
+    /// one app, a retry after a lost answer), not a thief. Nothing was revoked and nothing was
+    /// stored; the caller may issue tokens of the same family (see [`TokenStore::rotate`]).
+    WithinGrace {
+        /// The spent record, as it was stored: its owner, family and data.
+        previous: TokenRecord,
     },
     /// No live token has that hash (unknown, expired or revoked); nothing was stored.
     NotFound,
@@ -233,13 +254,21 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError>;
 
     /// Atomically replaces the live token `old` by `new` (compare-and-swap: of concurrent
-    /// rotations of one token exactly one gets [`Rotation::Rotated`]). Presenting a token that
-    /// was already rotated revokes its family ([`Rotation::Reused`]).
+    /// rotations of one token exactly one gets [`Rotation::Rotated`]).
+    ///
+    /// Presenting a token that was already rotated is either a repeat inside the grace period
+    /// or a replay. Rotated less than `reuse_grace` ago (by the store's clock): nothing is
+    /// revoked or stored, and the answer is [`Rotation::WithinGrace`] with the spent record, so
+    /// the caller can issue the repeating client tokens of the same family (with
+    /// [`put`](Self::put)). Rotated longer ago: the whole family is revoked
+    /// ([`Rotation::Reused`]). `Duration::ZERO` means no grace: every repeat revokes. A store
+    /// therefore keeps, with a spent record, when it was rotated.
     async fn rotate(
         &self,
         old: &TokenHash,
         new: TokenHash,
         record: TokenRecord,
+        reuse_grace: Duration,
     ) -> Result<Rotation, StoreError>;
 
     /// Atomically takes a live single-use token: returns its record and removes it, so a second

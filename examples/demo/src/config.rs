@@ -13,6 +13,7 @@
 //! [oz]
 //! access_idle_ttl = "15m"    # an Oz access token works this long after its last use (sliding)
 //! refresh_ttl = "30d"        # an Oz refresh token works this long after issue (used once)
+//! refresh_reuse_grace = "10s" # a repeat of a just-used refresh token within this gets a twin session
 //!
 //! [tdar]
 //! session_key_name = "session.tokenkey"   # the cookie and query parameter (live system: crowd.token_key)
@@ -22,6 +23,7 @@
 //! [minisass]
 //! access_lifetime = "5m"     # how long a miniSASS access JWT works
 //! refresh_lifetime = "1d"    # how long a miniSASS refresh JWT works (rotated on each use)
+//! refresh_reuse_grace = "10s" # two tabs refreshing at once both stay signed in; 0 turns it off
 //! # reset_link_base = "https://app.example.org/reset/"  # default: the server's own verify endpoint
 //!
 //! [jwt]
@@ -97,18 +99,20 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override configuration keys, with the key each sets.
-pub const ENV_VARS: [(&str, &str); 23] = [
+pub const ENV_VARS: [(&str, &str); 25] = [
     ("AUTHMOUNT_AMCR_TOKEN_TTL", "amcr.token_ttl"),
     ("AUTHMOUNT_AMCR_SCHEMA_VERSION", "amcr.schema_version"),
     ("AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME", "meldeschein.token_lifetime"),
     ("AUTHMOUNT_MELDESCHEIN_QUERY_TOKEN", "meldeschein.query_token"),
     ("AUTHMOUNT_OZ_ACCESS_IDLE_TTL", "oz.access_idle_ttl"),
     ("AUTHMOUNT_OZ_REFRESH_TTL", "oz.refresh_ttl"),
+    ("AUTHMOUNT_OZ_REFRESH_REUSE_GRACE", "oz.refresh_reuse_grace"),
     ("AUTHMOUNT_TDAR_SESSION_KEY_NAME", "tdar.session_key_name"),
     ("AUTHMOUNT_TDAR_IDLE_TIMEOUT", "tdar.idle_timeout"),
     ("AUTHMOUNT_TDAR_MAX_SESSION_LIFETIME", "tdar.max_session_lifetime"),
     ("AUTHMOUNT_MINISASS_ACCESS_LIFETIME", "minisass.access_lifetime"),
     ("AUTHMOUNT_MINISASS_REFRESH_LIFETIME", "minisass.refresh_lifetime"),
+    ("AUTHMOUNT_MINISASS_REFRESH_REUSE_GRACE", "minisass.refresh_reuse_grace"),
     ("AUTHMOUNT_MINISASS_RESET_LINK_BASE", "minisass.reset_link_base"),
     ("AUTHMOUNT_JWT_SECRET", "jwt.secret"),
     ("AUTHMOUNT_JWT_SECRET_FILE", "jwt.secret_file"),
@@ -192,6 +196,9 @@ pub struct OzSection {
     pub access_idle_ttl: Seconds,
     /// How long a refresh token works after issue (default 30 days).
     pub refresh_ttl: Seconds,
+    /// How long after a refresh the same refresh token may come again and get a twin session
+    /// instead of ending the session as reused (default 10 seconds; `0` turns it off).
+    pub refresh_reuse_grace: Seconds,
 }
 
 impl Default for OzSection {
@@ -199,6 +206,7 @@ impl Default for OzSection {
         Self {
             access_idle_ttl: Seconds::from_secs(15 * 60),
             refresh_ttl: Seconds::from_secs(30 * 24 * 60 * 60),
+            refresh_reuse_grace: Seconds::from_secs(REUSE_GRACE_DEFAULT.as_secs()),
         }
     }
 }
@@ -234,6 +242,10 @@ pub struct MinisassSection {
     pub access_lifetime: Seconds,
     /// How long a refresh JWT works (default 1 day; each refresh spends it and issues another).
     pub refresh_lifetime: Seconds,
+    /// How long after a refresh the same refresh JWT may come again (two tabs, a retry) and get
+    /// a new pair of its session instead of ending it as reused (default 10 seconds; `0` turns
+    /// it off).
+    pub refresh_reuse_grace: Seconds,
     /// Where password-reset links point, `{reset_link_base}{uid}/{token}/` (an `http` or
     /// `https` URL ending with `/`). Default: the server's own
     /// `/authentication/api/verify-password-reset/` at the URL it listens on.
@@ -246,6 +258,7 @@ impl Default for MinisassSection {
         Self {
             access_lifetime: Seconds::from_secs(5 * 60),
             refresh_lifetime: Seconds::from_secs(24 * 60 * 60),
+            refresh_reuse_grace: Seconds::from_secs(REUSE_GRACE_DEFAULT.as_secs()),
             reset_link_base: None,
         }
     }
@@ -366,6 +379,13 @@ impl CacheSection {
         })
     }
 }
+
+/// The default reuse grace period of rotated refresh tokens (Oz, miniSASS).
+const REUSE_GRACE_DEFAULT: std::time::Duration = authmount::store::DEFAULT_REUSE_GRACE;
+
+/// The longest reuse grace period accepted, in seconds: past a few minutes the window is a
+/// thief's, not a slow tab's.
+const MAX_REUSE_GRACE: u64 = 5 * 60;
 
 /// The longest `cache.max_staleness` accepted.
 const MAX_STALENESS_LIMIT: u64 = 5 * 60;
@@ -558,6 +578,9 @@ impl DemoConfig {
                 }
                 "AUTHMOUNT_OZ_ACCESS_IDLE_TTL" => self.oz.access_idle_ttl = value.parse().map_err(invalid)?,
                 "AUTHMOUNT_OZ_REFRESH_TTL" => self.oz.refresh_ttl = value.parse().map_err(invalid)?,
+                "AUTHMOUNT_OZ_REFRESH_REUSE_GRACE" => {
+                    self.oz.refresh_reuse_grace = value.parse().map_err(invalid)?;
+                }
                 "AUTHMOUNT_TDAR_SESSION_KEY_NAME" => self.tdar.session_key_name = value,
                 "AUTHMOUNT_TDAR_IDLE_TIMEOUT" => self.tdar.idle_timeout = value.parse().map_err(invalid)?,
                 "AUTHMOUNT_TDAR_MAX_SESSION_LIFETIME" => {
@@ -568,6 +591,9 @@ impl DemoConfig {
                 }
                 "AUTHMOUNT_MINISASS_REFRESH_LIFETIME" => {
                     self.minisass.refresh_lifetime = value.parse().map_err(invalid)?;
+                }
+                "AUTHMOUNT_MINISASS_REFRESH_REUSE_GRACE" => {
+                    self.minisass.refresh_reuse_grace = value.parse().map_err(invalid)?;
                 }
                 "AUTHMOUNT_MINISASS_RESET_LINK_BASE" => self.minisass.reset_link_base = Some(value),
                 "AUTHMOUNT_JWT_SECRET" => self.jwt.secret = Some(Secret::new(value)),
@@ -643,6 +669,11 @@ impl DemoConfig {
         ];
         if let Some((_, key)) = positive.iter().find(|(value, _)| value.0 == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be positive")));
+        }
+        if self.oz.refresh_reuse_grace.0 > MAX_REUSE_GRACE
+            || self.minisass.refresh_reuse_grace.0 > MAX_REUSE_GRACE
+        {
+            return invalid("oz.refresh_reuse_grace and minisass.refresh_reuse_grace are at most 5m");
         }
         let longest = authmount::dialect::tdar::MAX_SESSION_DURATION.as_secs();
         if self.tdar.idle_timeout.0 > longest || self.tdar.max_session_lifetime.0 > longest {

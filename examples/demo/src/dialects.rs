@@ -57,6 +57,7 @@ pub fn build(services: &Services, jwt: &JwtService, config: &DemoConfig) -> Resu
         .with_config(OzConfig {
             access_idle_ttl: config.oz.access_idle_ttl.as_duration(),
             refresh_ttl: config.oz.refresh_ttl.as_duration(),
+            refresh_reuse_grace: config.oz.refresh_reuse_grace.as_duration(),
             ..OzConfig::default()
         })
         // The cookie's `Secure` flag follows `cookies.secure` (off by default: the demo serves
@@ -73,6 +74,7 @@ pub fn build(services: &Services, jwt: &JwtService, config: &DemoConfig) -> Resu
             MinisassConfig {
                 access_lifetime: config.minisass.access_lifetime.as_duration(),
                 refresh_lifetime: config.minisass.refresh_lifetime.as_duration(),
+                refresh_reuse_grace: config.minisass.refresh_reuse_grace.as_duration(),
                 reset_link_base: config
                     .minisass
                     .reset_link_base

@@ -36,11 +36,13 @@
 //! | `AUTHMOUNT_MELDESCHEIN_QUERY_TOKEN` | `meldeschein.query_token` (`false`) |
 //! | `AUTHMOUNT_OZ_ACCESS_IDLE_TTL` | `oz.access_idle_ttl` (`15m`) |
 //! | `AUTHMOUNT_OZ_REFRESH_TTL` | `oz.refresh_ttl` (`30d`) |
+//! | `AUTHMOUNT_OZ_REFRESH_REUSE_GRACE` | `oz.refresh_reuse_grace` (`10s`) |
 //! | `AUTHMOUNT_TDAR_SESSION_KEY_NAME` | `tdar.session_key_name` (`session.tokenkey`) |
 //! | `AUTHMOUNT_TDAR_IDLE_TIMEOUT` | `tdar.idle_timeout` (`30m`) |
 //! | `AUTHMOUNT_TDAR_MAX_SESSION_LIFETIME` | `tdar.max_session_lifetime` (`8h`) |
 //! | `AUTHMOUNT_MINISASS_ACCESS_LIFETIME` | `minisass.access_lifetime` (`5m`) |
 //! | `AUTHMOUNT_MINISASS_REFRESH_LIFETIME` | `minisass.refresh_lifetime` (`1d`) |
+//! | `AUTHMOUNT_MINISASS_REFRESH_REUSE_GRACE` | `minisass.refresh_reuse_grace` (`10s`) |
 //! | `AUTHMOUNT_MINISASS_RESET_LINK_BASE` | `minisass.reset_link_base` (the server's own verify endpoint) |
 //! | `AUTHMOUNT_JWT_SECRET` | `jwt.secret` (none: generated) |
 //! | `AUTHMOUNT_JWT_SECRET_FILE` | `jwt.secret_file` (beside the SQLite database) |

@@ -179,6 +179,8 @@ fn jwt_wording() {
         (Rejection::Invalid(InvalidToken::Jwt(JwtError::WrongAudience)), AUTHENTICATION_FAILED),
         (Rejection::Invalid(InvalidToken::Revoked), AUTHENTICATION_FAILED),
         (Rejection::Invalid(InvalidToken::InactiveUser), USER_INACTIVE),
+        (Rejection::Malformed(MalformedCredentials::MissingToken), JWT_NO_CREDENTIALS),
+        (Rejection::Malformed(MalformedCredentials::ContainsSpaces), JWT_CONTAINS_SPACES),
     ];
     for (rejection, message) in cases {
         let (status, body, response) = render(&r, ApiError::Rejected(rejection), &h);

@@ -275,11 +275,11 @@ async fn header_forms_absent_malformed_and_other_schemes() {
     );
     assert_unauthorized(
         &f.get_config(&[("authorization", "JWT")]).await,
-        "Invalid token header. No credentials provided.",
+        "Invalid Authorization header. No credentials provided.",
     );
     assert_unauthorized(
         &f.get_config(&[("authorization", &format!("JWT {token} extra"))]).await,
-        "Invalid token header. Token string should not contain spaces.",
+        "Invalid Authorization header. Credentials string should not contain spaces.",
     );
     assert_unauthorized(
         &f.get_config(&[("authorization", "JWT garbage")]).await,

@@ -38,21 +38,28 @@
 //!
 //! - a refresh rotates that record atomically ([`TokenStore::rotate`](crate::store::TokenStore::rotate));
 //!   presenting a refresh token that was already rotated is a replay: the whole session is
-//!   revoked, its newer refresh token and its access tokens stop working at once;
+//!   revoked, its newer refresh token and its access tokens stop working at once. Except
+//!   within [`MinisassConfig::refresh_reuse_grace`] (10 seconds) of the rotation: two tabs
+//!   of the web app refreshing at once, or a retry after a lost answer, get a new pair of the
+//!   same session and nothing is revoked;
 //! - logout revokes the session ([`TokenStore::revoke_family`](crate::store::TokenStore::revoke_family)),
 //!   and a password reset revokes all of the user's sessions
 //!   ([`TokenStore::revoke_user`](crate::store::TokenStore::revoke_user)), access tokens included
 //!   (they carry the `sid` that is then on the revocation list).
 //!
-//! Refresh failures (bad, expired, wrong type, rotated, revoked) are SimpleJWT's 401
-//! `{"detail": "Token is invalid or expired", "code": "token_not_valid"}`.
+//! Refresh failures are SimpleJWT's 401 `{"detail": ..., "code": "token_not_valid"}`, with
+//! SimpleJWT's words: `"Token has wrong type"` for an access token, `"Token is blacklisted"`
+//! for a rotated-away token presented again (after the grace period) or one whose session
+//! was ended, `"Token is invalid or expired"` for anything else (bad signature, expired,
+//! unknown).
 //!
 //! `Authorization: Bearer` is matched case-sensitively, as SimpleJWT does: another scheme or
 //! casing means "no credentials", 401 `{"detail": "Authentication credentials were not
 //! provided."}`. A bad, expired or revoked access token gets SimpleJWT's answer:
 //! `{"detail": "Given token not valid for any token type", "code": "token_not_valid",
 //! "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is
-//! invalid or expired"}]}`; a deactivated account `{"detail": "User is inactive", "code":
+//! invalid or expired"}]}` (the message is `"Token has wrong type"` for a refresh token sent
+//! as an access token); a deactivated account `{"detail": "User is inactive", "code":
 //! "user_inactive"}`.
 //!
 //! ## The profile
@@ -101,8 +108,8 @@ use crate::codec::BodyFormat;
 use crate::guard::{Guard, InvalidToken, JwtVerifier, Rejection};
 use crate::mailer::Mailer;
 use crate::services::Services;
-use crate::store::TokenKind;
-use crate::token::jwt::{JwtService, TokenType};
+use crate::store::{DEFAULT_REUSE_GRACE, TokenKind};
+use crate::token::jwt::{JwtError, JwtService, TokenType};
 use crate::user::User;
 
 /// The JWT audience (`aud`) and token-store audience of miniSASS tokens.
@@ -136,6 +143,12 @@ pub const UPDATE_RESET_PATH: &str = "/authentication/api/update-password-reset/{
 pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
 /// SimpleJWT's detail for a refresh token that is not accepted.
 pub const TOKEN_NOT_VALID: &str = "Token is invalid or expired";
+/// SimpleJWT's detail for a token of the other type: an access token sent to refresh, a refresh
+/// token sent as `Authorization: Bearer`.
+pub const TOKEN_WRONG_TYPE: &str = "Token has wrong type";
+/// SimpleJWT's detail (with its blacklist app) for a refresh token that was rotated away and
+/// presented again, or whose session was ended.
+pub const TOKEN_BLACKLISTED: &str = "Token is blacklisted";
 
 const BODY_FORMATS: [BodyFormat; 3] = [BodyFormat::Json, BodyFormat::Form, BodyFormat::Multipart];
 
@@ -150,6 +163,11 @@ pub struct MinisassConfig {
     /// detection). Off: the refresh token is reused until it expires and only `access` is
     /// returned, as SimpleJWT's default.
     pub rotate_refresh_tokens: bool,
+    /// How long after a rotation the same refresh token may be presented again and still get
+    /// tokens of its session, revoking nothing (two tabs refreshing at once, a retry after a
+    /// lost answer); later, the repeat counts as reuse and ends the session. Default
+    /// [`DEFAULT_REUSE_GRACE`] (10 seconds, see there why); `Duration::ZERO` turns it off.
+    pub refresh_reuse_grace: Duration,
     /// How long a password-reset link works (default 1 hour).
     pub reset_token_lifetime: Duration,
     /// Where reset links point: `{reset_link_base}{uid}/{token}/`. Set it to the page of the
@@ -166,6 +184,7 @@ impl Default for MinisassConfig {
             access_lifetime: Duration::from_secs(5 * 60),
             refresh_lifetime: Duration::from_secs(24 * 60 * 60),
             rotate_refresh_tokens: true,
+            refresh_reuse_grace: DEFAULT_REUSE_GRACE,
             reset_token_lifetime: Duration::from_secs(60 * 60),
             reset_link_base: "http://localhost:8000/authentication/api/verify-password-reset/".to_owned(),
             reset_subject: "Reset your miniSASS password".to_owned(),
@@ -349,11 +368,17 @@ fn rejection_body(rejection: &Rejection) -> Value {
         Rejection::Invalid(InvalidToken::InactiveUser) => {
             json!({"detail": "User is inactive", "code": "user_inactive"})
         }
-        Rejection::Expired | Rejection::Invalid(_) => json!({
-            "detail": "Given token not valid for any token type",
-            "code": "token_not_valid",
-            "messages": [{"token_class": "AccessToken", "token_type": "access", "message": TOKEN_NOT_VALID}],
-        }),
+        Rejection::Expired | Rejection::Invalid(_) => {
+            let message = match rejection {
+                Rejection::Invalid(InvalidToken::Jwt(JwtError::WrongTokenType { .. })) => TOKEN_WRONG_TYPE,
+                _ => TOKEN_NOT_VALID,
+            };
+            json!({
+                "detail": "Given token not valid for any token type",
+                "code": "token_not_valid",
+                "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
+            })
+        }
     }
 }
 

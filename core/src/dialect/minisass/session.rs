@@ -6,7 +6,10 @@ use std::time::Duration;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::{AUDIENCE, BODY_FORMATS, Inner, TOKEN_NOT_VALID, field_errors, is_ours, profile_fields, reply};
+use super::{
+    AUDIENCE, BODY_FORMATS, Inner, TOKEN_BLACKLISTED, TOKEN_NOT_VALID, TOKEN_WRONG_TYPE, field_errors,
+    is_ours, profile_fields, reply,
+};
 use crate::api::{ApiError, ApiRequest, ApiResponse, HandlerResult, Refusal};
 use crate::audit::AuthEvent;
 use crate::clock::from_unix_seconds;
@@ -15,7 +18,7 @@ use crate::dialect::kit;
 use crate::dialect::store_error;
 use crate::guard::{Credential, Rejection, SESSION_CLAIM, session_of};
 use crate::store::{Rotation, TokenKind, TokenRecord};
-use crate::token::jwt::{Claims, TokenType};
+use crate::token::jwt::{Claims, JwtError, TokenType};
 use crate::token::{TokenHash, random_id};
 use crate::user::{User, UserId};
 
@@ -89,11 +92,14 @@ impl Inner {
     pub(super) async fn refresh(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let presented = self.decode_char(&request, "refresh", CharRules::TRIMMED).await?;
-        let not_valid = || -> Refusal {
-            self.unauthorized(&json!({"detail": TOKEN_NOT_VALID, "code": "token_not_valid"}), head).into()
+        let refused = |detail: &str| -> Refusal {
+            self.unauthorized(&json!({"detail": detail, "code": "token_not_valid"}), head).into()
         };
-        let Ok(claims) = self.jwt.verify(&presented, TokenType::Refresh) else {
-            return Err(not_valid());
+        let not_valid = || refused(TOKEN_NOT_VALID);
+        let claims = match self.jwt.verify(&presented, TokenType::Refresh) {
+            Ok(claims) => claims,
+            Err(JwtError::WrongTokenType { .. }) => return Err(refused(TOKEN_WRONG_TYPE)),
+            Err(_) => return Err(not_valid()),
         };
         let Some(session) = session_of(&claims).map(str::to_owned) else {
             return Err(not_valid());
@@ -124,10 +130,26 @@ impl Inner {
         let access = self.sign(claims.user_id, TokenType::Access, &session, self.config.access_lifetime)?;
         let record = self.refresh_record(claims.user_id, &refresh, &session);
         let new = TokenHash::of(&refresh.claims.jti);
-        match self.services.tokens.rotate(&old, new, record).await.map_err(store_error)? {
-            Rotation::Rotated => {
-                let body = json!({"access": access.token, "refresh": refresh.token});
-                Ok(reply(StatusCode::OK, &body).no_store().into_response())
+        let tokens = &self.services.tokens;
+        let grace = self.config.refresh_reuse_grace;
+        match tokens.rotate(&old, new, record.clone(), grace).await.map_err(store_error)? {
+            Rotation::Rotated => {}
+            Rotation::WithinGrace { previous } => {
+                // A twin of the refresh that just rotated this token (another tab, a retry): a
+                // new pair in the same session, beside the winner's, and nothing revoked.
+                let same_session = is_ours(&previous, TokenKind::Refresh)
+                    && previous.user_id == claims.user_id
+                    && previous.family.as_deref() == Some(session.as_str());
+                if !same_session {
+                    return Err(not_valid());
+                }
+                tokens.put(new, record).await.map_err(store_error)?;
+                // The session may have ended between the rotation and this put (a logout, a
+                // replay after the grace period): then the new token must not outlive it.
+                if tokens.is_jwt_revoked(&refresh.claims.jti, Some(&session)).await.map_err(store_error)? {
+                    tokens.revoke(&new).await.map_err(store_error)?;
+                    return Err(refused(TOKEN_BLACKLISTED));
+                }
             }
             Rotation::Reused { user_id, family } => {
                 tracing::warn!(
@@ -137,10 +159,17 @@ impl Inner {
                 );
                 self.services
                     .audit(AuthEvent::RefreshReused { user_id, client: self.services.client_ip(head) });
-                Err(not_valid())
+                return Err(refused(TOKEN_BLACKLISTED));
             }
-            Rotation::NotFound => Err(not_valid()),
+            Rotation::NotFound => {
+                // Spent and its session ended (logout, a replay, a password change): SimpleJWT's
+                // blacklist answer; otherwise unknown or expired.
+                let ended = tokens.is_jwt_revoked(&claims.jti, Some(&session)).await.map_err(store_error)?;
+                return Err(if ended { refused(TOKEN_BLACKLISTED) } else { not_valid() });
+            }
         }
+        let body = json!({"access": access.token, "refresh": refresh.token});
+        Ok(reply(StatusCode::OK, &body).no_store().into_response())
     }
 
     /// `GET check-auth-status/`.

@@ -35,13 +35,17 @@ impl Inner {
     /// expired, or unknown.
     async fn dead_refresh_token(&self, hash: &TokenHash) -> Refusal {
         match self.why_dead(hash).await {
-            Ok(failure) => failure.into(),
+            Ok(NotLive::Refused(failure)) => failure.into(),
+            // Only a store that forgot the rotation time between two calls gets here.
+            Ok(NotLive::Repeat(_)) => Failure::invalid_token("Refresh token is invalid").into(),
             Err(error) => error.into(),
         }
     }
 
-    /// See [`dead_refresh_token`](Self::dead_refresh_token).
-    async fn why_dead(&self, hash: &TokenHash) -> Result<Failure, ApiError> {
+    /// See [`dead_refresh_token`](Self::dead_refresh_token); a token rotated moments ago (within
+    /// [`OzConfig::refresh_reuse_grace`](super::OzConfig::refresh_reuse_grace)) is a
+    /// [`NotLive::Repeat`] instead, and nothing is revoked.
+    async fn why_dead(&self, hash: &TokenHash) -> Result<NotLive, ApiError> {
         let now = self.services.clock.now();
         // A probe that can never be stored (it is born expired): rotating a dead token only
         // tells a replay (which revokes the family) from an unknown or expired token.
@@ -53,39 +57,52 @@ impl Inner {
             Duration::ZERO,
         );
         let probe_key = TokenHash::of(&format!("oz-refresh-probe:{}", hash.to_hex()));
-        match self.services.tokens.rotate(hash, probe_key, probe).await.map_err(store_error)? {
+        let grace = self.config.refresh_reuse_grace;
+        let outcome =
+            self.services.tokens.rotate(hash, probe_key, probe, grace).await.map_err(store_error)?;
+        let failure = match outcome {
+            Rotation::WithinGrace { previous } => return Ok(NotLive::Repeat(previous)),
             Rotation::Reused { user_id, .. } => {
                 tracing::warn!(user = %user_id, "Oz refresh token reused: the session is revoked");
                 self.services.audit(crate::audit::AuthEvent::RefreshReused { user_id, client: None });
-                Ok(Failure::invalid_token("Refresh token has already been used; the session is revoked"))
+                Failure::invalid_token("Refresh token has already been used; the session is revoked")
             }
             Rotation::Rotated => {
                 tracing::error!("a dead Oz refresh token rotated");
-                Err(ApiError::Internal)
+                return Err(ApiError::Internal);
             }
             Rotation::NotFound => {
                 let marker = self.services.tokens.get(&marker_key(hash)).await.map_err(store_error)?;
                 if marker.is_some_and(|m| m.audience == MARKER_AUDIENCE && m.kind == TokenKind::Refresh) {
-                    Ok(Failure::new(
+                    Failure::new(
                         StatusCode::UNAUTHORIZED,
                         ErrorCode::AuthExpired,
                         "Refresh token has expired",
-                    ))
+                    )
                 } else {
-                    Ok(Failure::invalid_token("Refresh token is invalid"))
+                    Failure::invalid_token("Refresh token is invalid")
                 }
             }
-        }
+        };
+        Ok(NotLive::Refused(failure))
     }
 
     async fn rotate(&self, head: &Parts, token: &str) -> HandlerResult {
         let tokens = &self.services.tokens;
         let old_hash = TokenHash::of(token);
-        let old = match tokens.get(&old_hash).await.map_err(store_error)? {
-            Some(record) if record.kind == TokenKind::Refresh && record.audience == AUDIENCE => record,
-            Some(_) => return Err(Failure::invalid_token("Refresh token is invalid").into()),
-            None => return Err(self.dead_refresh_token(&old_hash).await),
+        // A live token rotates; one rotated moments ago (a repeat within the grace period)
+        // gets a twin session beside the one its first refresh opened.
+        let (old, repeat) = match tokens.get(&old_hash).await.map_err(store_error)? {
+            Some(record) => (record, false),
+            None => match self.why_dead(&old_hash).await? {
+                NotLive::Repeat(previous) if previous.family.is_some() => (previous, true),
+                NotLive::Repeat(_) => return Err(Failure::invalid_token("Refresh token is invalid").into()),
+                NotLive::Refused(failure) => return Err(failure.into()),
+            },
         };
+        if old.kind != TokenKind::Refresh || old.audience != AUDIENCE {
+            return Err(Failure::invalid_token("Refresh token is invalid").into());
+        }
         let user = match self.services.users.get(old.user_id).await {
             Ok(Some(user)) if user.is_active => user,
             Ok(Some(_)) if self.config.inactive_is_forbidden => return Err(self.renderer.inactive().into()),
@@ -122,14 +139,29 @@ impl Inner {
         // does not happen, it is removed again.
         let new_keys =
             [access.token.hash(), marker_key(&access.token.hash()), marker_key(&refresh.token.hash())];
+        let grace = self.config.refresh_reuse_grace;
         let prepared = async {
             self.store(&access.token, &access.record).await?;
             tokens.put(marker_key(&refresh.token.hash()), self.marker(&refresh.record)).await?;
-            tokens.rotate(&old_hash, refresh.token.hash(), refresh.record.clone()).await
+            let outcome = if repeat {
+                Rotation::WithinGrace { previous: old.clone() }
+            } else {
+                tokens.rotate(&old_hash, refresh.token.hash(), refresh.record.clone(), grace).await?
+            };
+            if let Rotation::WithinGrace { .. } = outcome {
+                // A twin of a refresh that just rotated this token: its refresh token is stored
+                // beside the first one's. If the session ended since the repeat was recognised
+                // (a logout, a replay after the grace period), the twin must not outlive it.
+                tokens.put(refresh.token.hash(), refresh.record.clone()).await?;
+                if tokens.is_jwt_revoked("", Some(&family)).await? {
+                    return Ok(Rotation::Reused { user_id: old.user_id, family: Some(family.clone()) });
+                }
+            }
+            Ok(outcome)
         }
         .await;
         let refusal: Option<Refusal> = match prepared {
-            Ok(Rotation::Rotated) => None,
+            Ok(Rotation::Rotated | Rotation::WithinGrace { .. }) => None,
             Ok(Rotation::Reused { .. }) => Some(
                 Failure::invalid_token("Refresh token has already been used; the session is revoked").into(),
             ),
@@ -137,7 +169,8 @@ impl Inner {
             Err(error) => Some(store_error(error).into()),
         };
         if let Some(refusal) = refusal {
-            for key in &new_keys {
+            // The refresh token's own record exists only if a twin stored it.
+            for key in new_keys.iter().chain([&refresh.token.hash()]) {
                 if let Err(error) = tokens.revoke(key).await {
                     tracing::warn!(%error, "could not remove the tokens of a failed Oz refresh");
                 }
@@ -153,4 +186,12 @@ impl Inner {
         let session = Session { family, session_id, access, refresh };
         Ok(self.session_response(&user, &session, &device, presented))
     }
+}
+
+/// What a refresh token that is not live turned out to be.
+enum NotLive {
+    /// Rotated within the reuse grace period: its spent record, nothing revoked.
+    Repeat(TokenRecord),
+    /// Refused: reused (its session is now revoked), expired, or unknown.
+    Refused(Failure),
 }

@@ -490,8 +490,19 @@ async fn reusing_a_spent_refresh_token_revokes_the_session() {
     let r1 = token(&session, "expire_token");
     let renewed = body_json(&f.refresh(&r1, None).await);
     let (a2, r2) = (token(&renewed, "access_token"), token(&renewed, "expire_token"));
+    // Within the reuse grace period the repeat is a twin: a session object of the same session.
+    f.clock.advance(Duration::from_secs(9));
+    let twin = body_json(&f.refresh(&r1, None).await);
+    assert_eq!(twin["session_id"], renewed["session_id"], "{twin}");
+    let twin_access = token(&twin, "access_token");
+    f.accepted(&twin_access).await;
+    f.accepted(&a2).await;
+    // After it, a replay.
+    f.clock.advance(Duration::from_secs(2));
     let replay = f.refresh(&r1, None).await;
     assert_error(&replay, 401, 7, Value::Null);
+    assert_error(&f.denied(&twin_access).await, 401, 7, Value::Null);
+    assert_error(&f.refresh(&token(&twin, "expire_token"), None).await, 401, 7, Value::Null);
     assert_eq!(
         body_json(&replay)["error_message"],
         "Refresh token has already been used; the session is revoked"

@@ -51,8 +51,9 @@ impl TokenStore for CountingTokens {
         old: &TokenHash,
         new: TokenHash,
         record: TokenRecord,
+        reuse_grace: Duration,
     ) -> Result<Rotation, StoreError> {
-        self.inner.rotate(old, new, record).await
+        self.inner.rotate(old, new, record, reuse_grace).await
     }
     async fn consume(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.inner.consume(hash).await
