@@ -27,6 +27,8 @@ use crate::convert;
 ///
 /// Mount it at the root of the app, not inside a `web::scope`: route patterns are the dialect's
 /// documented absolute paths, and the core matches path parameters against the full request path.
+/// actix-web tries resources in registration order and matches patterns with parameters by
+/// regex: register the app's own busy routes before these.
 ///
 /// The returned function is cheap to clone and `Send`, so it can be built once and cloned into
 /// each worker's app inside `HttpServer::new(move || ...)`.

@@ -113,9 +113,9 @@ pub fn actix_configure(app: DemoApp) -> impl Fn(&mut actix_web::web::ServiceConf
 
     let app = Arc::new(app);
     move |config: &mut web::ServiceConfig| {
-        for api in &app.apis {
-            authmount_actix::configure(api.clone())(config);
-        }
+        // actix-web tries resources in the order they were registered, so the app's own routes
+        // come first: a request to them is then not matched against every dialect route (some
+        // of which have path parameters) before its own.
         for page in crate::pages::PAGES {
             let answer = move || async move { actix_response(crate::pages::response(&page)) };
             config
@@ -137,6 +137,9 @@ pub fn actix_configure(app: DemoApp) -> impl Fn(&mut actix_web::web::ServiceConf
                         .to(|Meta(request): Meta| async move { actix_response(booking_response(&request)) }),
                 ),
         );
+        for api in &app.apis {
+            authmount_actix::configure(api.clone())(config);
+        }
     }
 }
 
