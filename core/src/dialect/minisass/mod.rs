@@ -81,6 +81,9 @@
 //! and token of the user.
 
 mod account;
+mod activation;
+mod cookie;
+mod profile;
 mod session;
 
 use std::convert::Infallible;
@@ -94,7 +97,7 @@ use serde_json::{Map, Value, json};
 use super::BuildDialect;
 use super::drf::{self, CharRules, DrfRenderer, Fields};
 use crate::api::{
-    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, Refusal, Reply, Route, UserCheck,
+    Api, ApiError, ApiRequest, ApiResponse, ErrorRenderer, Gate, Origin, Refusal, Reply, Route, UserCheck,
 };
 use crate::carrier::Carrier;
 use crate::codec::BodyFormat;
@@ -131,6 +134,20 @@ pub const REQUEST_RESET_PATH: &str = "/authentication/api/request-reset";
 pub const VERIFY_RESET_PATH: &str = "/authentication/api/verify-password-reset/{uid}/{token}/";
 /// Set a new password with a reset link.
 pub const UPDATE_RESET_PATH: &str = "/authentication/api/update-password-reset/{uid}/{token}/";
+/// Read and change the signed-in user's profile.
+pub const USER_UPDATE_PATH: &str = "/authentication/api/user/update/";
+/// Change the signed-in user's password.
+pub const PASSWORD_UPDATE_PATH: &str = "/authentication/api/user/password/update/";
+/// Activate an account with the mailed link (with [`MinisassConfig::require_activation`]).
+pub const ACTIVATE_PATH: &str = "/authentication/api/activate/{uid}/{token}/";
+/// Whether the signed-in user accepted the configured privacy policy (an absolute path, as in
+/// the original).
+pub const PRIVACY_CHECK_PATH: &str = "/privacy-policy/check/";
+/// Record the signed-in user's answer to the configured privacy policy (absolute, as in the
+/// original).
+pub const PRIVACY_CONSENT_PATH: &str = "/privacy-policy/consent/";
+/// The name of the cookie session `login/` opens (Django's `SESSION_COOKIE_NAME`).
+pub const SESSION_COOKIE: &str = "sessionid";
 
 /// The `WWW-Authenticate` value of every miniSASS 401.
 pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
@@ -142,9 +159,16 @@ const BODY_FORMATS: [BodyFormat; 3] = [BodyFormat::Json, BodyFormat::Form, BodyF
 /// How the miniSASS endpoints behave where a deployment chooses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinisassConfig {
-    /// How long an access token works (default 5 minutes, SimpleJWT's `ACCESS_TOKEN_LIFETIME`).
+    /// How long an access token works (default 1 hour, as the live system issues them).
+    ///
+    /// Why not SimpleJWT's 5 minutes: neither real client ever refreshes successfully (the web
+    /// app's timer posts to a path that does not exist, the Android app reads a field the
+    /// refresh answer does not have), so a short lifetime would log their users out every few
+    /// minutes. Revocation does not depend on the lifetime: logout, a password change or reset
+    /// and an admin's revoke end the session's access tokens at once (the revocation check).
     pub access_lifetime: Duration,
     /// How long a refresh token works (default 1 day, SimpleJWT's `REFRESH_TOKEN_LIFETIME`).
+    /// The cookie session a `login/` opens lives as long.
     pub refresh_lifetime: Duration,
     /// Each refresh returns a new refresh token and spends the old one (default on, with replay
     /// detection). Off: the refresh token is reused until it expires and only `access` is
@@ -158,17 +182,64 @@ pub struct MinisassConfig {
     pub reset_link_base: String,
     /// The subject of the reset e-mail.
     pub reset_subject: String,
+    /// The web frontend's page that opens the reset form (the original's home page, whose
+    /// `MainPage` reads `?uid=..&token=..`). When set, `GET verify-password-reset/{uid}/{token}/`
+    /// answers a working link with 302 to `{frontend_url}?uid={uid}&token={token}`, as the
+    /// original does; unset (the default), it answers 200 `{"message": "Token is valid"}`.
+    pub frontend_url: Option<String>,
+    /// Leave `Secure` off the `sessionid` cookie (default: `Secure` on). Browsers do not send a
+    /// `Secure` cookie over plain HTTP, so a development server without TLS needs this; it
+    /// also takes `http://<Host>` as the site's own origin in the cross-site check.
+    pub insecure_cookies: bool,
+    /// Sites besides this one whose pages may use the `sessionid` cookie (the web frontend's
+    /// origin when it is served from another host or port). Default none.
+    pub trusted_origins: Vec<Origin>,
+    /// The published privacy policy users must accept (default none: every user counts as
+    /// agreeing, as in the original without a policy).
+    pub privacy_policy: Option<PrivacyPolicy>,
+    /// Registration creates the account inactive and mails an activation link (default off;
+    /// the original turns it on). See [`ACTIVATE_PATH`].
+    pub require_activation: bool,
+    /// Where activation links point: `{activation_link_base}{uid}/{token}/`. The default is this
+    /// API's own activate endpoint on `localhost:8000`, for development.
+    pub activation_link_base: String,
+    /// How long an activation link works (default 3 days, Django's `PASSWORD_RESET_TIMEOUT`).
+    pub activation_token_lifetime: Duration,
+    /// The subject of the activation e-mail.
+    pub activation_subject: String,
+}
+
+/// A published privacy policy version ([`MinisassConfig::privacy_policy`]), as the original's
+/// `PrivacyPolicy` model describes it in `GET /privacy-policy/check/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivacyPolicy {
+    /// The policy's number (the original's primary key; `policy` in a consent answer).
+    pub id: u64,
+    /// The version users accept (e.g. `"v1.3"`); consent to another version does not count.
+    pub version: String,
+    /// Where the policy text is published.
+    pub link: String,
+    /// When it was published (RFC 3339), if the deployment says.
+    pub published_at: Option<String>,
 }
 
 impl Default for MinisassConfig {
     fn default() -> Self {
         Self {
-            access_lifetime: Duration::from_secs(5 * 60),
+            access_lifetime: Duration::from_secs(60 * 60),
             refresh_lifetime: Duration::from_secs(24 * 60 * 60),
             rotate_refresh_tokens: true,
             reset_token_lifetime: Duration::from_secs(60 * 60),
             reset_link_base: "http://localhost:8000/authentication/api/verify-password-reset/".to_owned(),
             reset_subject: "Reset your miniSASS password".to_owned(),
+            frontend_url: None,
+            insecure_cookies: false,
+            trusted_origins: Vec::new(),
+            privacy_policy: None,
+            require_activation: false,
+            activation_link_base: "http://localhost:8000/authentication/api/activate/".to_owned(),
+            activation_token_lifetime: Duration::from_secs(3 * 24 * 60 * 60),
+            activation_subject: "Activate your miniSASS account".to_owned(),
         }
     }
 }
@@ -177,7 +248,8 @@ impl Default for MinisassConfig {
 ///
 /// - Its [`Api`]: the endpoints in this order: login, token, refresh, token/refresh,
 ///   check-auth-status, logout, register, request-reset, verify-password-reset,
-///   update-password-reset (see the [module docs](self)).
+///   update-password-reset, user/update, user/password/update, activate,
+///   `/privacy-policy/check/`, `/privacy-policy/consent/` (see the [module docs](self)).
 /// - Its [`Gate`] protects an app's routes with miniSASS access tokens (`Authorization: Bearer
 ///   <access>`, keyword case-sensitive), checking revocations and loading the user
 ///   (deactivated: 401 "User is inactive").
@@ -193,6 +265,8 @@ struct Inner {
     config: MinisassConfig,
     renderer: Arc<MinisassRenderer>,
     gate: Gate,
+    /// The cookie session: `sessionid`, user loaded, cross-site protected.
+    cookie_gate: Gate,
 }
 
 dialect!(Minisass, "minisass", MinisassConfig, Infallible, |context, config| {
@@ -258,25 +332,48 @@ impl Minisass {
         let guard = Guard::new().with(Carrier::authorization("Bearer", true), verifier);
         let gate = Gate::new(guard, renderer.clone() as Arc<dyn ErrorRenderer>)
             .with_user_check(UserCheck::RequireActive(services.users.clone()));
-        Self { inner: Arc::new(Inner { services, jwt, mailer, config, renderer, gate }) }
+        let cookie_gate = cookie::gate(&services, &config, renderer.clone());
+        Self { inner: Arc::new(Inner { services, jwt, mailer, config, renderer, gate, cookie_gate }) }
     }
 }
 
-/// The profile values every user answer carries, from [`PROFILE_ATTRIBUTE`].
-fn profile_fields(user: &User) -> Map<String, Value> {
-    let profile = user.attribute(PROFILE_ATTRIBUTE).and_then(Value::as_object);
-    let flag = |key: &str| profile.and_then(|p| p.get(key)).and_then(Value::as_bool).unwrap_or(false);
+/// The login answer's fields about `user` (the original's `generate_user_response`, without
+/// the tokens): `username, email, user_id, is_admin, is_profile_updated,
+/// is_agreed_to_privacy_policy, accepted_privacy_policy_version`. `is_profile_updated` is the
+/// caller's (see [`Inner::login`]); the privacy fields follow [`MinisassConfig::privacy_policy`].
+fn user_fields(user: &User, config: &MinisassConfig, is_profile_updated: bool) -> Map<String, Value> {
     let mut fields = Map::new();
-    fields.insert("user_id".into(), json!(user.id.0));
     fields.insert("username".into(), json!(user.username));
     fields.insert("email".into(), json!(user.email.as_deref().unwrap_or_default()));
+    fields.insert("user_id".into(), json!(user.id.0));
     fields.insert("is_admin".into(), json!(user.is_admin || user.is_superuser));
-    fields.insert("is_profile_updated".into(), json!(flag("is_profile_updated")));
-    fields.insert("is_agreed_to_privacy_policy".into(), json!(flag("is_agreed_to_privacy_policy")));
-    let version =
-        profile.and_then(|p| p.get("accepted_privacy_policy_version")).cloned().unwrap_or(Value::Null);
+    fields.insert("is_profile_updated".into(), json!(is_profile_updated));
+    fields.insert("is_agreed_to_privacy_policy".into(), json!(has_accepted_policy(user, config)));
+    let version = config.privacy_policy.as_ref().map_or(Value::Null, |policy| json!(policy.version));
     fields.insert("accepted_privacy_policy_version".into(), version);
     fields
+}
+
+/// The user's miniSASS profile object ([`PROFILE_ATTRIBUTE`]), empty when unset.
+fn profile_of(user: &User) -> Map<String, Value> {
+    user.attribute(PROFILE_ATTRIBUTE).and_then(Value::as_object).cloned().unwrap_or_default()
+}
+
+/// The profile key holding the policy version the user accepted.
+const ACCEPTED_VERSION: &str = "accepted_privacy_policy_version";
+
+/// Whether `user` accepted the configured privacy policy: always with none configured, else
+/// when the recorded consent is to exactly its version.
+fn has_accepted_policy(user: &User, config: &MinisassConfig) -> bool {
+    let Some(policy) = &config.privacy_policy else {
+        return true;
+    };
+    profile_of(user).get(ACCEPTED_VERSION).and_then(Value::as_str) == Some(policy.version.as_str())
+}
+
+/// Orders `fields` by `order`, dropping the others.
+fn ordered(mut fields: Map<String, Value>, order: &[&str]) -> Value {
+    Value::Object(order.iter().filter_map(|k| fields.remove(*k).map(|v| ((*k).to_owned(), v))).collect())
 }
 
 /// Gives miniSASS errors their shape: DRF `{"detail"}` for common failures, SimpleJWT's bodies
@@ -369,7 +466,8 @@ fn field_errors(errors: drf::FieldErrors) -> Refusal {
 
 impl Inner {
     /// The endpoints, in this order: login, token, refresh, token/refresh, check-auth-status,
-    /// logout, register, request-reset, verify-password-reset, update-password-reset.
+    /// logout, register, request-reset, verify-password-reset, update-password-reset,
+    /// user/update, user/password/update, activate, privacy-policy/check, privacy-policy/consent.
     fn api(self: &Arc<Self>) -> Api {
         let (get, post) = (&[Method::GET], &[Method::POST]);
         let login = Route::stateful(LOGIN_PATH, post, self.clone(), Self::login).with_options(
@@ -391,6 +489,16 @@ impl Inner {
             .route(Route::stateful(REQUEST_RESET_PATH, post, self.clone(), Self::request_reset))
             .route(Route::stateful(VERIFY_RESET_PATH, get, self.clone(), Self::verify_reset))
             .route(Route::stateful(UPDATE_RESET_PATH, post, self.clone(), Self::update_reset))
+            .route(Route::stateful(
+                USER_UPDATE_PATH,
+                &[Method::GET, Method::POST],
+                self.clone(),
+                Self::user_update,
+            ))
+            .route(Route::stateful(PASSWORD_UPDATE_PATH, post, self.clone(), Self::password_update))
+            .route(Route::stateful(ACTIVATE_PATH, get, self.clone(), Self::activate))
+            .route(Route::stateful(PRIVACY_CHECK_PATH, get, self.clone(), Self::privacy_check))
+            .route(Route::stateful(PRIVACY_CONSENT_PATH, post, self.clone(), Self::privacy_consent))
     }
 
     /// The request's body fields (JSON, form or multipart); 415, 413 or 400 `{"detail"}` when it
