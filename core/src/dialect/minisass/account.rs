@@ -166,6 +166,11 @@ impl Inner {
             StoreError::Conflict(field) => {
                 let mut errors = FieldErrors::new();
                 match field {
+                    // The username was the e-mail address (the web form's shape): it is the
+                    // address that is taken.
+                    ConflictField::Email | ConflictField::Username if username_is_blank => {
+                        errors.add("email", EMAIL_TAKEN);
+                    }
                     ConflictField::Email => errors.add("email", EMAIL_TAKEN),
                     ConflictField::Username | ConflictField::Token => errors.add("username", USERNAME_TAKEN),
                 }
