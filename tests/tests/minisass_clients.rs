@@ -40,7 +40,6 @@
 use std::time::Duration;
 
 use authmount::dialect::minisass::{MinisassConfig, PrivacyPolicy};
-use authmount::password::PasswordHasher as _;
 use authmount::user::NewUser;
 use authmount_conformance::fixture::{MINISASS_RESET_BASE, minisass_config};
 use authmount_conformance::{Case, Client, PASSWORD, Request, Response, on_both_adapters_with_minisass};
