@@ -13,6 +13,7 @@ mod hostile_tokens;
 mod lockout;
 mod meldeschein;
 mod minisass;
+mod minisass_account;
 mod minisass_clients;
 mod multi_instance;
 mod oz;
