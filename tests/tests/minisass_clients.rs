@@ -20,8 +20,9 @@
 //!
 //! Not replayed: the web app's refresh timer (`POST /token/refresh/` at the site root, a path
 //! the original does not serve either, and guarded by a field it never stores), and
-//! `retrieve-email-by-username/` (not served: it tells anyone whether a username exists;
-//! `login/` takes `usernameForEmailRetrieval` instead).
+//! `retrieve-email-by-username/` (not served: it tells anyone whether a username exists; the
+//! web app's username-only sign-in then says "email not found" and its users sign in with the
+//! e-mail address; `login/` itself takes `usernameForEmailRetrieval`).
 //!
 //! What the Android app sends (`services/ApiService.java`, `HttpURLConnection` without a cookie
 //! handler, so no cookies; every request `Content-Type: application/json;charset=UTF-8` and

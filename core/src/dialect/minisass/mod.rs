@@ -1,48 +1,109 @@
 //! miniSASS (the Kartoza citizen-science river-health platform): Django REST framework with
-//! SimpleJWT, and the whole account lifecycle: register, log in, refresh, check, log out,
-//! reset a forgotten password.
+//! SimpleJWT and a Django session cookie, and the whole account lifecycle: register, activate,
+//! log in, refresh, check, log out, edit the profile, change or reset the password, accept the
+//! privacy policy.
 //!
-//! Every path lives under `/authentication/api/` and is served with and without its trailing
-//! slash. Bodies are JSON, form-urlencoded or multipart; answers are JSON.
+//! Every path lives under `/authentication/api/` (but the two `/privacy-policy/` ones, absolute
+//! as in the original) and is served with and without its trailing slash. Bodies are JSON,
+//! form-urlencoded or multipart; answers are JSON.
 //!
 //! | endpoint | what it does |
 //! |---|---|
-//! | `POST login/` | `{"email", "password", "usernameForEmailRetrieval"}` → 200 `{username, email, access_token, refresh_token, is_authenticated: true, user_id, is_admin, is_profile_updated, is_agreed_to_privacy_policy, accepted_privacy_policy_version}`; bad credentials 401 `{"error": "Invalid credentials"}` |
+//! | `POST login/` | `{"email", "password", "usernameForEmailRetrieval"}` → 200 `{username, email, access_token, refresh_token, is_authenticated: true, user_id, is_admin, is_profile_updated, is_agreed_to_privacy_policy, accepted_privacy_policy_version}` and the `sessionid` cookie; bad credentials 401 `{"error": "Invalid credentials"}` |
 //! | `OPTIONS login/`, `OPTIONS register/` | DRF's endpoint description (name, description, renders, parses) |
-//! | `POST token/` | `{"username", "password"}` → 200 `{"refresh", "access"}`; bad credentials 401 `{"detail": "No active account found with the given credentials"}` |
+//! | `POST token/` | `{"username", "password"}` → 200 `{"refresh", "access"}` (no cookie); bad credentials 401 `{"detail": "No active account found with the given credentials"}` |
 //! | `POST refresh/`, `POST token/refresh/` | `{"refresh"}` → 200 `{"access", "refresh"}` (`refresh` only with [`MinisassConfig::rotate_refresh_tokens`], on by default) |
-//! | `GET check-auth-status/` | `Authorization: Bearer <access>` → 200 `{"is_authenticated": true, "user_id", "username", "email", "is_admin", ...profile}` |
-//! | `POST logout/` | ends the session of the access token (`Authorization: Bearer`) and/or of `{"refresh"}` → 200 `{"message": "Logout successful"}` |
-//! | `POST register/` | `username, first_name, last_name, email, password, organizationType, organizationName, country` (+ free extra fields) → 201 `{"id", "username", "email", "first_name", "last_name"}` |
+//! | `GET check-auth-status/` | `Authorization: Bearer <access>`, else the `sessionid` cookie → 200 `{is_authenticated: true, username, email, is_admin, is_agreed_to_privacy_policy, access_token, refresh_token, user_id, is_profile_updated, accepted_privacy_policy_version}` with a fresh token pair in the session |
+//! | `POST logout/` | ends the session of the access token, of `{"refresh"}` and of the cookie, whichever are present (no body is fine), clears the cookie → 200 `{"message": "Logout successful"}` |
+//! | `POST register/` | `username, first_name, last_name, email, password, organizationType, organizationName, country` (+ free extra fields), or the web form's `username: "", name, surname, ..., confirmPassword, agree` → 201 `{"id", "username", "email", "first_name", "last_name"}`; refusals 400 field errors plus `error` |
+//! | `GET activate/{uid}/{token}/` | with [`MinisassConfig::require_activation`]: activates the account once → 302 to the frontend (`?activation_complete=true`) or 200; else 400 `{"error": "Invalid token or expired"}` |
 //! | `POST request-reset` | `{"email"}` → always 200 `{"message": "Password reset email sent"}`; a known active address gets a reset link |
-//! | `GET verify-password-reset/{uid}/{token}/` | 200 `{"message": "Token is valid"}` while the link works, else 401 `{"error": "Unauthorized"}` |
+//! | `GET verify-password-reset/{uid}/{token}/` | while the link works: 302 to `{frontend_url}?uid=..&token=..` with [`MinisassConfig::frontend_url`], else 200 `{"message": "Token is valid"}`; otherwise 401 `{"error": "Unauthorized"}` |
 //! | `POST update-password-reset/{uid}/{token}/` | `{"newPassword"}` → 200 `{"message": "Password updated successfully"}`; the link works once |
+//! | `GET`/`POST user/update/` | bearer token → 200 `{user_id, username, email, name, surname, organisation_type, organisation_name, country, is_expert, upload_preference}`; a `POST` changes e-mail, name, surname, organisation type/name, country, upload preference |
+//! | `POST user/password/update/` | bearer token, `{old_password, password, confirm_password}` → 200 `{"status": "OK"}`; 400 errors under the field's name |
+//! | `GET /privacy-policy/check/` | bearer token → 200 `{is_agreed_to_privacy_policy, policy: {id, version, link, file, published_at}}`; 404 `{"detail": "No privacy policy available."}` without a configured policy |
+//! | `POST /privacy-policy/consent/` | bearer token, `{"agree": bool}` → 201 `{user, policy, consent_given, consent_date, ip_address}`; 404 `{"detail": "Privacy policy not found."}` without a configured policy |
 //!
 //! `login/` takes the login name from `email` (an e-mail address, or a username: both find the
 //! account), or from `usernameForEmailRetrieval` when `email` is empty or absent; neither given
 //! is 400 `{"email": ["This field is required."]}`. Unknown accounts, wrong passwords and
-//! deactivated accounts get the same 401, after the same cost of one password hash.
+//! deactivated (or not yet activated) accounts get the same 401, after the same cost of one
+//! password hash.
 //!
 //! Every 401 carries `WWW-Authenticate: Bearer realm="api"`. Missing or invalid fields are 400
 //! with DRF field errors (`{"field": ["This field is required."]}`); body type, size and syntax
-//! problems are 415, 413 and 400 `{"detail": ...}`.
+//! problems are 415, 413 and 400 `{"detail": ...}`. A refusal changes nothing.
 //!
-//! ## Tokens
+//! ## What the real clients rely on
+//!
+//! The original's own clients do more than the seed documents; `tests/tests/minisass_clients.rs`
+//! replays them request by request on both adapters.
+//!
+//! - **The web app** (React, `minisass_frontend`): on every page load `GET check-auth-status/`
+//!   with `Authorization: Bearer <stored access_token>` or the literal `Bearer dummy-token`, and
+//!   the browser's cookies; it keeps the answer's `access_token` as its `Authorization` header,
+//!   so a reload keeps the user signed in through the `sessionid` cookie. `login/` `{email,
+//!   password, usernameForEmailRetrieval}`, then a password prompt when `is_profile_updated` is
+//!   false and a consent prompt when `is_agreed_to_privacy_policy` is false
+//!   (`/privacy-policy/check/`, `/privacy-policy/consent/` `{agree}`, 201). `register/` in the
+//!   form's shape (`username: ""`, `name`, `surname`, `confirmPassword`, `agree`), showing the
+//!   answer's `error`; the activation link from the mail. `user/update/` (GET, then POST of
+//!   every field back), `user/password/update/` (showing `old_password`, `password`, `error`),
+//!   `logout/` as a POST without a body, and the reset link landing on its home page with
+//!   `?uid=..&token=..`. Its refresh timer posts to `/token/refresh/` at the site root, which
+//!   neither the original nor this dialect serves: it never refreshes.
+//! - **The Android app**: no cookies; `register/` in the seed's shape, `login/?app=mobile`
+//!   `{email, password}` (stores `access_token`, `refresh_token`, reads
+//!   `is_agreed_to_privacy_policy`), `check-auth-status/` with the bearer token,
+//!   `user/update/` GET and POST `{email, name, surname, organisation_name, organisation_type,
+//!   country, upload_preference}`, `/privacy-policy/consent/` `{agree}`, `logout/` with body
+//!   `{}`. Its refresh reads `access_token` from the refresh answer, which has `access`: it
+//!   never takes a refreshed token either. Hence the 1-hour access lifetime.
+//!
+//! Not served, on purpose: the original's `retrieve-email-by-username/<username>/` (answers a
+//! username's e-mail address to anyone) and `check-registration-status/<email>/` (answers
+//! whether an address is registered and activated). Both tell strangers who has an account.
+//! The cost: the web app's "sign in with a username" box (it asks `retrieve-email-by-username/`
+//! first when only that box is filled) shows "email not found" on the 404, so its users sign in
+//! with their e-mail address, which the same form takes. Clients that can change send the
+//! username to `login/` as `usernameForEmailRetrieval` (or as `email`): it finds the account
+//! without telling anyone its address.
+//!
+//! Registration necessarily tells whether an address (or username) is taken: the refusal
+//! says so, as the original's "This email is already registered." does, and nothing more (not
+//! whether that account is active, nor its username). The registration endpoint has the same
+//! exposure in every system that lets people sign up; the other endpoints do not add to it.
+//!
+//! ## Tokens and sessions
 //!
 //! JWTs as SimpleJWT issues them: claims `token_type` (`access`/`refresh`), `exp`, `iat`, `jti`,
 //! `user_id`, plus `aud` = `minisass` and `sid` ([`SESSION_CLAIM`](crate::guard::SESSION_CLAIM)),
-//! the session. Access tokens
-//! live [`MinisassConfig::access_lifetime`] (5 minutes), refresh tokens
-//! [`MinisassConfig::refresh_lifetime`] (1 day). Each login opens a session: the refresh token's
-//! record is stored under the hash of its `jti` (kind [`TokenKind::Refresh`], family = `sid`), so
+//! the session. Access tokens live [`MinisassConfig::access_lifetime`] (1 hour: see why there),
+//! refresh tokens [`MinisassConfig::refresh_lifetime`] (1 day). Each login opens a session: the
+//! refresh token's record is stored under the hash of its `jti` (kind [`TokenKind::Refresh`],
+//! family = `sid`), and `login/` also stores the `sessionid` cookie's record (kind
+//! [`TokenKind::Session`], only its hash, same family), so
 //!
 //! - a refresh rotates that record atomically ([`TokenStore::rotate`](crate::store::TokenStore::rotate));
 //!   presenting a refresh token that was already rotated is a replay: the whole session is
-//!   revoked, its newer refresh token and its access tokens stop working at once;
+//!   revoked, its newer refresh token, its access tokens and its cookie stop working at once;
 //! - logout revokes the session ([`TokenStore::revoke_family`](crate::store::TokenStore::revoke_family)),
-//!   and a password reset revokes all of the user's sessions
-//!   ([`TokenStore::revoke_user`](crate::store::TokenStore::revoke_user)), access tokens included
-//!   (they carry the `sid` that is then on the revocation list).
+//!   a password reset or an admin's revoke all of the user's sessions
+//!   ([`TokenStore::revoke_user`](crate::store::TokenStore::revoke_user)), access tokens and
+//!   cookies included (the access tokens carry the `sid` that is then on the revocation list);
+//! - a password change ([`Services::change_password`](crate::services::Services::change_password))
+//!   revokes every session of the user but the one it was made from.
+//!
+//! The cookie is `sessionid=<256 random bits>; HttpOnly; SameSite=Lax; Secure; Path=/`
+//! (`Secure` unless [`MinisassConfig::insecure_cookies`]); every login sets a new one and
+//! revokes the one the request carried. `check-auth-status/` reads it only when the bearer
+//! token is missing, `dummy-token`, invalid or expired, and answers a fresh token pair in the
+//! cookie's session. A request authenticated by the cookie alone is refused from another site
+//! (403, `Origin` or `Sec-Fetch-Site` not this site nor one of
+//! [`MinisassConfig::trusted_origins`]): at `check-auth-status/` whatever the method (it hands
+//! out tokens), at `logout/` too. Every other endpoint takes the bearer token only, as the
+//! original's `JWTAuthentication`.
 //!
 //! Refresh failures (bad, expired, wrong type, rotated, revoked) are SimpleJWT's 401
 //! `{"detail": "Token is invalid or expired", "code": "token_not_valid"}`.
@@ -55,13 +116,35 @@
 //! invalid or expired"}]}`; a deactivated account `{"detail": "User is inactive", "code":
 //! "user_inactive"}`.
 //!
+//! ## The login flags
+//!
+//! As the original computes them: `is_profile_updated` is true when the password just used
+//! passes today's password policy (false for accounts that must change it, such as imported
+//! weak passwords; `check-auth-status/`, which sees no password, says true as the original's
+//! `generate_user_response` does). `is_agreed_to_privacy_policy` is true when no privacy policy
+//! is configured ([`MinisassConfig::privacy_policy`]), else when the user's recorded consent is
+//! to exactly the configured version; `accepted_privacy_policy_version` is the configured
+//! version (`null` without one). Consent is recorded by `POST /privacy-policy/consent/` or at
+//! registration with `agree`.
+//!
 //! ## The profile
 //!
 //! miniSASS keeps profile data in the user attribute [`PROFILE_ATTRIBUTE`] (`"minisass"`), an
-//! object: `organisation_type`, `organisation_name`, `country` (from registration), the flags
-//! `is_profile_updated` and `is_agreed_to_privacy_policy` (booleans, default `false`),
-//! `accepted_privacy_policy_version` (any value, default `null`) and the free extra fields sent
-//! at registration. `is_admin` is the user's admin or superuser flag.
+//! object: `organisation_type`, `organisation_name`, `country` (from registration or
+//! `user/update/`), `upload_preference` (default `wifi`), `is_expert` (set by operators only),
+//! `accepted_privacy_policy_version` (set by consent only) and the free extra fields sent at
+//! registration (never a privileged flag, never anything named like a password). `is_admin` is
+//! the user's admin or superuser flag. `user/update/` cannot change `username`, `user_id` or
+//! `is_expert`; an e-mail address another account has is 400 `{"email": ["A user with that
+//! email already exists."]}`.
+//!
+//! ## Password change
+//!
+//! `user/password/update/` checks every field and answers every error at once: `old_password`
+//! "Wrong old password", `password` the policy's message, `confirm_password` "Confirmed password
+//! is not same as new password.". Then [`Services::change_password`](crate::services::Services::change_password)
+//! stores the new hash, revokes every other session of the user and emits
+//! [`AuthEvent::PasswordChanged`](crate::audit::AuthEvent::PasswordChanged).
 //!
 //! ## Password reset
 //!
@@ -79,6 +162,14 @@
 //! refuses is 400 `{"newPassword": ["This password is too short. ..."]}` and the link keeps
 //! working), then consumes the token atomically, stores the new hash and revokes every session
 //! and token of the user.
+//!
+//! ## Activation
+//!
+//! With [`MinisassConfig::require_activation`] (off by default; the original has it on),
+//! registration creates the account inactive and mails
+//! `{activation_link_base}{uid}/{token}/` (a single-use token, only its hash stored, kind
+//! [`TokenKind::Activation`], valid [`MinisassConfig::activation_token_lifetime`], 3 days). Until
+//! then a login gets the 401 every bad login gets. The link works once, for its own account.
 
 mod account;
 mod activation;
