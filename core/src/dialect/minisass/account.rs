@@ -98,12 +98,7 @@ impl Inner {
         }
         let first_name = self.name(&mut fields, name_field(&data, "first_name", "name"));
         let last_name = self.name(&mut fields, name_field(&data, "last_name", "surname"));
-        let email = fields.char("email", CharRules::TRIMMED);
-        if let Some(email) = &email
-            && !is_valid_email(email)
-        {
-            fields.add_error("email", json!([INVALID_EMAIL]));
-        }
+        let email = email_field(&mut fields);
         let password = fields.char("password", CharRules::PASSWORD);
         if let Some(password) = &password
             && let Err(error) = self.services.passwords.policy().check_new(password)
@@ -221,12 +216,7 @@ impl Inner {
         let head = &request.head;
         let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
-        let email = fields.char("email", CharRules::TRIMMED);
-        if let Some(email) = &email
-            && !is_valid_email(email)
-        {
-            fields.add_error("email", json!([INVALID_EMAIL]));
-        }
+        let email = email_field(&mut fields);
         fields.finish().map_err(field_errors)?;
         let email = email.ok_or(ApiError::Internal)?;
         let user = self.services.users.find_by_login(&email).await.map_err(store_error)?;
@@ -447,6 +437,17 @@ fn too_long(max: usize) -> String {
 /// Django's username rule: letters, digits and `@ . + - _`.
 fn is_valid_username(username: &str) -> bool {
     !username.is_empty() && username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+}
+
+/// The required `email` field: a valid address, or `None` with the error recorded.
+pub(super) fn email_field(fields: &mut Fields<'_>) -> Option<String> {
+    let email = fields.char("email", CharRules::TRIMMED)?;
+    if is_valid_email(&email) {
+        Some(email)
+    } else {
+        fields.add_error("email", json!([INVALID_EMAIL]));
+        None
+    }
 }
 
 /// Django's `EmailValidator`, without quoted local parts and address literals: a dot-atom local

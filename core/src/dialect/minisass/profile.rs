@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::account::{EMAIL_TAKEN, INVALID_EMAIL, is_true, is_valid_email};
+use super::account::{EMAIL_TAKEN, email_field, is_true};
 use super::{ACCEPTED_VERSION, Inner, PROFILE_ATTRIBUTE, field_errors, ordered, profile_of, reply};
 use crate::api::{ApiError, ApiRequest, HandlerResult, Refusal};
 use crate::dialect::drf::{CharRules, FieldErrors, Fields};
@@ -55,12 +55,7 @@ impl Inner {
         }
         let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
-        let email = fields.char("email", CharRules::TRIMMED);
-        if let Some(email) = &email
-            && !is_valid_email(email)
-        {
-            fields.add_error("email", json!([INVALID_EMAIL]));
-        }
+        let email = email_field(&mut fields);
         let first_name = self.name(&mut fields, "name");
         let last_name = self.name(&mut fields, "surname");
         let mut profile = profile_of(&user);
