@@ -113,3 +113,86 @@ impl Services {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::audit::AuthEvents;
+    use crate::dialect::testing::{PASSWORD, add_user, new_user, services};
+    use crate::store::{TokenKind, TokenRecord};
+    use crate::token::TokenHash;
+    use crate::user::ProfileUpdate;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<AuthEvent>>);
+
+    impl AuthEvents for Recorded {
+        fn on_event(&self, event: &AuthEvent) {
+            self.0.lock().expect("lock").push(event.clone());
+        }
+    }
+
+    const NEW: &str = "a new long passphrase";
+
+    #[tokio::test]
+    async fn a_change_keeps_one_session_ends_the_others_and_is_audited() {
+        let (services, clock) = services();
+        let events = Arc::new(Recorded::default());
+        let services = services.with_events(events.clone());
+        let ann = add_user(&services, new_user("ann")).await;
+        let session = |family: &str| {
+            TokenRecord::new(
+                TokenKind::Session,
+                ann.id,
+                "app",
+                crate::clock::Clock::now(&clock),
+                Duration::from_secs(60),
+            )
+            .in_family(family)
+        };
+        services.tokens.put(TokenHash::of("kept"), session("here")).await.expect("stored");
+        services.tokens.put(TokenHash::of("ended"), session("elsewhere")).await.expect("stored");
+
+        // Refusals change nothing and are not audited.
+        let wrong = services.change_password(ann.id, "not it", NEW, Some("here"), None).await;
+        assert!(matches!(wrong, Err(PasswordChangeError::WrongOldPassword)), "{wrong:?}");
+        let weak = services.change_password(ann.id, PASSWORD, "short", Some("here"), None).await;
+        assert!(matches!(weak, Err(PasswordChangeError::Refused(_))), "{weak:?}");
+        assert!(services.tokens.get(&TokenHash::of("ended")).await.expect("store").is_some());
+        assert!(services.authenticator().authenticate("ann", PASSWORD).await.is_ok());
+        let changes = || -> Vec<AuthEvent> {
+            let events = events.0.lock().expect("lock");
+            events.iter().filter(|e| matches!(e, AuthEvent::PasswordChanged { .. })).cloned().collect()
+        };
+        assert!(changes().is_empty());
+
+        services.change_password(ann.id, PASSWORD, NEW, Some("here"), None).await.expect("changed");
+        assert!(services.tokens.get(&TokenHash::of("kept")).await.expect("store").is_some());
+        assert!(services.tokens.get(&TokenHash::of("ended")).await.expect("store").is_none());
+        assert!(services.authenticator().authenticate("ann", NEW).await.is_ok());
+        assert!(services.authenticator().authenticate("ann", PASSWORD).await.is_err());
+        assert_eq!(changes(), [AuthEvent::PasswordChanged { user_id: ann.id, client: None }]);
+    }
+
+    #[tokio::test]
+    async fn a_deactivated_account_cannot_change_its_password() {
+        let (services, _) = services();
+        let ann = add_user(&services, new_user("ann")).await;
+        let off = ProfileUpdate { is_active: Some(false), ..Default::default() };
+        services.users.update_profile(ann.id, off).await.expect("deactivated");
+        let refused = services.change_password(ann.id, PASSWORD, NEW, None, None).await;
+        assert!(matches!(refused, Err(PasswordChangeError::NoAccount)), "{refused:?}");
+        let stored = services.users.get(ann.id).await.expect("store").expect("ann");
+        assert!(
+            services
+                .passwords
+                .verify(PASSWORD, stored.password_hash.as_deref())
+                .await
+                .expect("verifies")
+                .is_match()
+        );
+    }
+}

@@ -45,6 +45,7 @@ async fn login(t: &Case) -> (Value, String) {
         t.client.post(LOGIN).json(&json!({"email": "ann@example.org", "password": PASSWORD})).send().await;
     response.assert_status(200);
     let set_cookie = response.header("set-cookie").to_owned();
+    assert!(set_cookie.ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400"), "{set_cookie}");
     let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
     (response.json(), cookie)
 }

@@ -217,7 +217,8 @@ async fn the_web_app_registers_activates_logs_in_reloads_edits_and_logs_out() {
         assert_eq!(user["is_profile_updated"], true);
         assert_eq!(user["is_agreed_to_privacy_policy"], true);
         assert_eq!(user["accepted_privacy_policy_version"], "v1.3");
-        assert!(login.header("set-cookie").ends_with("; HttpOnly; SameSite=Lax; Path=/"), "{}", login.header("set-cookie"));
+        let set_cookie = login.header("set-cookie");
+        assert!(set_cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Max-Age=86400"), "{set_cookie}");
         assert!(browser.cookie.is_some(), "the login opened the cookie session");
         let authorization = bearer(&user);
 

@@ -35,8 +35,9 @@ pub(super) fn gate(services: &Services, config: &MinisassConfig, renderer: Arc<M
 }
 
 /// The `Set-Cookie` value of the session cookie holding `value`:
-/// `sessionid=<value>; HttpOnly; SameSite=Lax; Secure; Path=/` (`Secure` unless
-/// [`MinisassConfig::insecure_cookies`]); `max_age` zero clears it.
+/// `sessionid=<value>; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=<refresh lifetime>`
+/// (`Secure` unless [`MinisassConfig::insecure_cookies`]; kept across browser restarts, as
+/// Django's session cookie); `clear` gives the same cookie, empty, with `Max-Age=0`.
 fn set_cookie(config: &MinisassConfig, value: &str, clear: bool) -> Result<HeaderValue, ApiError> {
     let mut cookie = Cookie::build((SESSION_COOKIE, value))
         .http_only(true)
@@ -44,9 +45,9 @@ fn set_cookie(config: &MinisassConfig, value: &str, clear: bool) -> Result<Heade
         .secure(!config.insecure_cookies)
         .path("/")
         .build();
-    if clear {
-        cookie.set_max_age(cookie::time::Duration::ZERO);
-    }
+    let seconds =
+        if clear { 0 } else { i64::try_from(config.refresh_lifetime.as_secs()).unwrap_or(i64::MAX) };
+    cookie.set_max_age(cookie::time::Duration::seconds(seconds));
     // The name is a constant and the value base64url: not reached.
     HeaderValue::from_str(&cookie.to_string()).map_err(|_| ApiError::Internal)
 }
