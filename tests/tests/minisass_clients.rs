@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use authmount::dialect::minisass::{MinisassConfig, PrivacyPolicy};
 use authmount::user::NewUser;
+use authmount_conformance::external::{python, run_script};
 use authmount_conformance::fixture::{MINISASS_RESET_BASE, minisass_config};
 use authmount_conformance::{Case, Client, PASSWORD, Request, Response, on_both_adapters_with_minisass};
 use serde_json::{Value, json};
@@ -499,6 +500,48 @@ async fn the_android_app_registers_logs_in_edits_the_profile_consents_and_logs_o
         // Logged out with an empty stored token: "Bearer " is a malformed header.
         let empty = android(t.client.get(STATUS), Some("")).send().await;
         empty.assert_status(401);
+    })
+    .await;
+}
+
+const WEB_CLIENT: &str = include_str!("../clients/minisass_web.py");
+
+/// The web app's calls from Python `requests` (a real cookie jar, as the browser's), on both
+/// adapters. The interpreter is `$AUTHMOUNT_PYTHON` (scripts/test sets up a virtualenv with
+/// `requests`), else `python3` if it has `requests`; without one the test passes with a notice
+/// on a developer machine and fails under `CI=true`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_cookie_jar_keeps_the_web_app_signed_in_across_reloads() {
+    let Some(python) = python("the miniSASS client tests") else { return };
+    // A browser (and `requests`) sends a `Secure` cookie over HTTPS only: the test servers
+    // speak plain HTTP, as a development deployment with `insecure_cookies`.
+    let config = MinisassConfig { insecure_cookies: true, ..minisass_config() };
+    on_both_adapters_with_minisass(config, |t| {
+        let python = python.clone();
+        async move {
+            let script = WEB_CLIENT.replace("http://minisass.example.org", t.client.base());
+            let printed = tokio::task::spawn_blocking(move || {
+                run_script(&python, &script, "py", "", &["ann@example.org", PASSWORD, STRONG])
+            })
+            .await
+            .expect("script ran");
+            let lines: Vec<&str> = printed.lines().collect();
+            assert_eq!(
+                lines,
+                [
+                    "first visit 401",
+                    "login 200 True True True",
+                    "reload 200 ann@example.org",
+                    "reload without storage 200 ann@example.org",
+                    "profile 200 200 River Watch",
+                    "password 200 {'status': 'OK'}",
+                    "still signed in 200",
+                    "logout 200 False",
+                    "after logout 401",
+                ],
+                "{printed}"
+            );
+        }
     })
     .await;
 }

@@ -95,9 +95,9 @@
 //! - a password change ([`Services::change_password`](crate::services::Services::change_password))
 //!   revokes every session of the user but the one it was made from.
 //!
-//! The cookie is `sessionid=<256 random bits>; HttpOnly; SameSite=Lax; Secure; Path=/`
-//! (`Secure` unless [`MinisassConfig::insecure_cookies`]); every login sets a new one and
-//! revokes the one the request carried. `check-auth-status/` reads it only when the bearer
+//! The cookie is `sessionid=<256 random bits>; HttpOnly; SameSite=Lax; Secure; Path=/;
+//! Max-Age=<refresh lifetime>` (`Secure` unless [`MinisassConfig::insecure_cookies`]); every
+//! login sets a new one and revokes the one the request carried. `check-auth-status/` reads it only when the bearer
 //! token is missing, `dummy-token`, invalid or expired, and answers a fresh token pair in the
 //! cookie's session. A request authenticated by the cookie alone is refused from another site
 //! (403, `Origin` or `Sec-Fetch-Site` not this site nor one of
@@ -170,6 +170,8 @@
 //! `{activation_link_base}{uid}/{token}/` (a single-use token, only its hash stored, kind
 //! [`TokenKind::Activation`], valid [`MinisassConfig::activation_token_lifetime`], 3 days). Until
 //! then a login gets the 401 every bad login gets. The link works once, for its own account.
+//! An account whose link expired unused stays inactive (registering again says the address is
+//! taken): an operator activates it ([`admin::Accounts`](crate::admin::Accounts)).
 
 mod account;
 mod activation;
