@@ -385,6 +385,28 @@ async fn activation_links_work_once_for_their_own_account_until_they_expire() {
 }
 
 #[tokio::test]
+async fn a_web_form_registration_needs_an_address_that_makes_a_username() {
+    on_both_adapters(|t| async move {
+        let form = |email: &str| {
+            json!({"username": "", "name": "A", "surname": "B", "email": email, "password": PASSWORD,
+                "confirmPassword": PASSWORD, "organizationType": "NGO", "organizationName": "x",
+                "country": "ZA", "agree": true})
+        };
+        let message = "This email address cannot be used as a username: use at most 150 letters, numbers and @/./+/-/_ characters.";
+        for email in [format!("{}@example.org", "a".repeat(140)), "o'brien@example.org".to_owned()] {
+            let response = t.client.post(REGISTER).json(&form(&email)).send().await;
+            assert_status_body(&response, 400, json!({"email": [message], "error": format!("email: {message}")}));
+            let stored = t.fixture.services.users.find_by_login(&email).await.expect("store");
+            assert!(stored.is_none(), "nothing stored");
+        }
+        let fine = t.client.post(REGISTER).json(&form("river.keeper+1@example.org")).send().await;
+        fine.assert_status(201);
+        assert_eq!(fine.json()["username"], "river.keeper+1@example.org");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn endpoints_that_tell_who_is_registered_are_not_served() {
     on_both_adapters(|t| async move {
         for path in [

@@ -33,6 +33,8 @@ pub(super) const USERNAME_TAKEN: &str = "A user with that username already exist
 pub(super) const EMAIL_TAKEN: &str = "A user with that email already exists.";
 /// The original's `error` for a registration with a taken e-mail address.
 pub(super) const EMAIL_REGISTERED: &str = "This email is already registered.";
+/// The error for an address that cannot be the username (the web form's shape), as it must.
+pub(super) const EMAIL_NOT_A_USERNAME: &str = "This email address cannot be used as a username: use at most 150 letters, numbers and @/./+/-/_ characters.";
 /// The answer to every reset request.
 pub(super) const RESET_SENT: &str = "Password reset email sent";
 
@@ -108,6 +110,13 @@ impl Inner {
         let organisation_type = fields.char("organizationType", CharRules::TRIMMED);
         let organisation_name = fields.char("organizationName", CharRules::TRIMMED);
         let country = fields.char("country", CharRules::TRIMMED);
+        // The address becomes the username: it must make a valid one, as in the original.
+        if username_is_blank
+            && let Some(email) = &email
+            && (email.chars().count() > MAX_NAME_CHARS || !is_valid_username(email))
+        {
+            fields.add_error("email", json!([EMAIL_NOT_A_USERNAME]));
+        }
         fields.finish().map_err(registration_refused)?;
         let username = match (username, &email) {
             (Some(username), _) => Some(username),
