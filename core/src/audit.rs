@@ -10,6 +10,7 @@
 //! | [`RefreshReused`](AuthEvent::RefreshReused) | warn | a rotated-out refresh token came back: its family is revoked |
 //! | [`ResetRequested`](AuthEvent::ResetRequested) | info | a password reset was requested (the user is `None` for unknown addresses) |
 //! | [`ResetCompleted`](AuthEvent::ResetCompleted) | info | a password was set through a reset link |
+//! | [`PasswordChanged`](AuthEvent::PasswordChanged) | info | a signed-in user changed their password ([`Services::change_password`](crate::services::Services::change_password)) |
 //!
 //! Events carry the user id when it is known and the client address when an adapter recorded it
 //! ([`ClientAddr`](crate::abuse::ClientAddr)). They never carry a password, a token, a reset
@@ -112,6 +113,14 @@ pub enum AuthEvent {
     },
     /// A password was set through a reset link; the account's lockout counters are cleared.
     ResetCompleted {
+        /// The account.
+        user_id: UserId,
+        /// The client's address, when known.
+        client: Option<IpAddr>,
+    },
+    /// A signed-in user changed their password (giving the old one); their other sessions
+    /// are ended.
+    PasswordChanged {
         /// The account.
         user_id: UserId,
         /// The client's address, when known.
@@ -234,6 +243,9 @@ fn log(event: &AuthEvent) {
         ),
         AuthEvent::ResetCompleted { user_id, client } => {
             tracing::info!(target: TARGET, event = "reset_completed", user_id = %user_id, client = %ip(client));
+        }
+        AuthEvent::PasswordChanged { user_id, client } => {
+            tracing::info!(target: TARGET, event = "password_changed", user_id = %user_id, client = %ip(client));
         }
         AuthEvent::AccountChanged { user_id, action, admin, client } => tracing::info!(
             target: TARGET,

@@ -29,6 +29,7 @@ pub mod login;
 pub mod login_name;
 pub mod mailer;
 pub mod password;
+pub mod password_change;
 pub mod services;
 pub mod store;
 pub mod time_format;

@@ -20,6 +20,13 @@ pub const HEADERS_THAT_MATTER: [&str; 9] = [
     "pragma",
 ];
 
+/// JSON answer fields whose (random) values are marked secret as they arrive: miniSASS's
+/// `login/` and `check-auth-status/` hand out fresh tokens in them.
+pub const SECRET_FIELDS: [&str; 2] = ["access_token", "refresh_token"];
+
+/// Cookies whose (random) values are marked secret as they are set (miniSASS's session).
+pub const SECRET_COOKIES: [&str; 1] = ["sessionid"];
+
 /// One recorded exchange, with secrets masked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
@@ -219,7 +226,28 @@ impl Client {
         }
     }
 
+    /// Marks the values of [`SECRET_FIELDS`] and [`SECRET_COOKIES`] in `response` secret.
+    fn mark_random_values(&self, response: &Response) {
+        if let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&response.body) {
+            for field in SECRET_FIELDS {
+                if let Some(value) = body.get(field).and_then(Value::as_str) {
+                    self.secret(value);
+                }
+            }
+        }
+        for cookie in response.headers.get_all("set-cookie") {
+            let cookie = String::from_utf8_lossy(cookie.as_bytes());
+            let pair = cookie.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=')
+                && SECRET_COOKIES.contains(&name.trim())
+            {
+                self.secret(value.trim());
+            }
+        }
+    }
+
     fn record(&self, method: &Method, path: &str, response: &Response) {
+        self.mark_random_values(response);
         let headers = HEADERS_THAT_MATTER
             .iter()
             .flat_map(|name| {

@@ -52,13 +52,29 @@ pub const TDAR_GROUP: &str = "Badatel";
 /// miniSASS reset links start with [`MINISASS_RESET_BASE`]. Every other dialect keeps its
 /// defaults.
 pub fn context(services: &Services, jwt: JwtService, outbox: &OutboxMailer) -> DialectContext {
+    context_with(services, jwt, outbox, minisass_config())
+}
+
+/// The suites' miniSASS configuration: reset links start with [`MINISASS_RESET_BASE`], the
+/// rest is the default.
+pub fn minisass_config() -> MinisassConfig {
+    MinisassConfig { reset_link_base: MINISASS_RESET_BASE.to_owned(), ..Default::default() }
+}
+
+/// [`context`] with another miniSASS configuration.
+pub fn context_with(
+    services: &Services,
+    jwt: JwtService,
+    outbox: &OutboxMailer,
+    minisass: MinisassConfig,
+) -> DialectContext {
     DialectContext::new(services.clone(), jwt, Arc::new(outbox.clone()))
         .with_config(TdarConfig {
             insecure_cookies: true,
             api_group: Some(TDAR_GROUP.into()),
             ..Default::default()
         })
-        .with_config(MinisassConfig { reset_link_base: MINISASS_RESET_BASE.to_owned(), ..Default::default() })
+        .with_config(minisass)
 }
 
 impl Fixture {
@@ -69,6 +85,15 @@ impl Fixture {
 
     /// Builds the world with the dialects of `registrations`.
     pub async fn with_dialects(registrations: &[Registration]) -> Self {
+        Self::build(registrations, minisass_config()).await
+    }
+
+    /// Builds the world with authmount's dialects, miniSASS configured by `minisass`.
+    pub async fn with_minisass(minisass: MinisassConfig) -> Self {
+        Self::build(BUILT_IN, minisass).await
+    }
+
+    async fn build(registrations: &[Registration], minisass: MinisassConfig) -> Self {
         let clock = ManualClock::at_unix(START);
         // Cheap hashing parameters: the suite tests behaviour, the benchmarks measure cost.
         let hasher = Arc::new(
@@ -121,7 +146,8 @@ impl Fixture {
         let key = JwtKey::hs256(b"conformance-suite-secret-of-32-bytes!").expect("key");
         let jwt = JwtService::new(KeyRing::new("k1", key).expect("ring"), Arc::new(clock.clone()));
         let outbox = OutboxMailer::new();
-        let dialects = Dialects::build(registrations, &context(&services, jwt, &outbox)).expect("dialects");
+        let dialects = Dialects::build(registrations, &context_with(&services, jwt, &outbox, minisass))
+            .expect("dialects");
         let app = TestApp::new(&dialects, &services);
         Self { clock, services, ann, ivan, app, outbox }
     }

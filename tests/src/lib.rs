@@ -22,6 +22,7 @@ pub mod shared_stores;
 
 use std::future::Future;
 
+use authmount::dialect::minisass::MinisassConfig;
 use authmount::dialect::{BUILT_IN, Registration};
 
 pub use client::{Client, Recorded, Request, Response};
@@ -54,9 +55,30 @@ where
     F: Fn(Case) -> Fut,
     Fut: Future<Output = ()>,
 {
+    compare_adapters(|| Fixture::with_dialects(registrations), case).await;
+}
+
+/// [`on_both_adapters`] with miniSASS configured by `minisass`.
+pub async fn on_both_adapters_with_minisass<F, Fut>(minisass: MinisassConfig, case: F)
+where
+    F: Fn(Case) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    compare_adapters(|| Fixture::with_minisass(minisass.clone()), case).await;
+}
+
+/// Runs `case` against a fresh fixture from `fixture` on each adapter and compares the
+/// transcripts.
+async fn compare_adapters<B, BFut, F, Fut>(fixture: B, case: F)
+where
+    B: Fn() -> BFut,
+    BFut: Future<Output = Fixture>,
+    F: Fn(Case) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut transcripts: Vec<(Adapter, Vec<Recorded>)> = Vec::new();
     for adapter in Adapter::ALL {
-        let fixture = Fixture::with_dialects(registrations).await;
+        let fixture = fixture().await;
         let running = servers::start(adapter, fixture.app.clone()).await;
         let client = running.client.clone();
         case(Case { client: client.clone(), fixture, adapter }).await;

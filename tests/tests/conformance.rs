@@ -13,6 +13,8 @@ mod hostile_tokens;
 mod lockout;
 mod meldeschein;
 mod minisass;
+mod minisass_account;
+mod minisass_clients;
 mod multi_instance;
 mod oz;
 mod oz_clients;

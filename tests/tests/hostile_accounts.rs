@@ -45,7 +45,10 @@ async fn minisass_login(t: &Case, login: &str, password: &str) -> Response {
 async fn look_alike_usernames_and_emails_conflict_with_the_existing_account() {
     on_both_adapters(|t| async move {
         register(&t, &registration("admin", "admin@example.org")).await.assert_status(201);
-        let taken = json!({"username": ["A user with that username already exists."]});
+        let taken = json!({
+            "username": ["A user with that username already exists."],
+            "error": "username: A user with that username already exists.",
+        });
         // Fullwidth letters (NFKC) and other casings (case folding) are the same login name.
         for username in ["ａｄｍｉｎ", "Admin", "ADMIN", "ａＤＭＩＮ"] {
             let response = register(&t, &registration(username, "other@example.org")).await;
@@ -57,14 +60,17 @@ async fn look_alike_usernames_and_emails_conflict_with_the_existing_account() {
             response.assert_status(400);
             assert_eq!(
                 response.json(),
-                json!({"email": ["A user with that email already exists."]}),
+                json!({"email": ["A user with that email already exists."], "error": "This email is already registered."}),
                 "{email}"
             );
         }
         // Fullwidth letters are not valid in an address at all.
         let fullwidth = register(&t, &registration("someone", "ａｄｍｉｎ@example.org")).await;
         fullwidth.assert_status(400);
-        assert_eq!(fullwidth.json(), json!({"email": ["Enter a valid email address."]}));
+        assert_eq!(
+            fullwidth.json(),
+            json!({"email": ["Enter a valid email address."], "error": "email: Enter a valid email address."})
+        );
         assert!(t.fixture.services.users.get(UserId(5)).await.expect("store").is_none(), "no second admin");
         // The same normalisation lets the fullwidth spelling log in as admin (one identity).
         let fullwidth = minisass_login(&t, "ａｄｍｉｎ", "a long enough password").await;

@@ -112,7 +112,7 @@ async fn login_by_email_form_multipart_and_username() {
             json!({
                 "username": "ann", "email": "ann@example.org", "access_token": access,
                 "refresh_token": refresh_token, "is_authenticated": true, "user_id": t.fixture.ann.id.0,
-                "is_admin": false, "is_profile_updated": false, "is_agreed_to_privacy_policy": false,
+                "is_admin": false, "is_profile_updated": true, "is_agreed_to_privacy_policy": true,
                 "accepted_privacy_policy_version": null,
             })
         );
@@ -324,7 +324,8 @@ async fn check_auth_status_and_the_gate() {
         let wrong_type =
             t.client.get(WHOAMI).header("authorization", format!("Bearer {refresh_token}")).send().await;
         assert_401(&wrong_type, access_refused("Token has wrong type"));
-        t.fixture.advance(Duration::from_secs(300 + 6));
+        // Access tokens live an hour (the default), plus the verification leeway.
+        t.fixture.advance(Duration::from_secs(3600 + 6));
         assert_401(&status(&t, &access).await, access_not_valid());
         let expired = t.client.get(WHOAMI).header("authorization", format!("Bearer {access}")).send().await;
         assert_401(&expired, access_not_valid());
@@ -402,13 +403,19 @@ async fn register_success_duplicate_and_mass_assignment() {
 
         let again = t.client.post(REGISTER).json(&registration()).send().await;
         again.assert_status(400);
-        assert_eq!(again.json(), json!({"username": ["A user with that username already exists."]}));
+        assert_eq!(
+            again.json(),
+            json!({"username": ["A user with that username already exists."], "error": "username: A user with that username already exists."})
+        );
         let mut taken_email = registration();
         taken_email["username"] = json!("someone_else");
         taken_email["email"] = json!("ann@example.org");
         let taken = t.client.post(REGISTER).json(&taken_email).send().await;
         taken.assert_status(400);
-        assert_eq!(taken.json(), json!({"email": ["A user with that email already exists."]}));
+        assert_eq!(
+            taken.json(),
+            json!({"email": ["A user with that email already exists."], "error": "This email is already registered."})
+        );
         assert!(t.fixture.services.users.find_by_login("someone_else").await.expect("store").is_none());
     })
     .await;
@@ -431,19 +438,25 @@ async fn register_field_errors_store_nothing() {
         empty.assert_status(400);
         let expected: serde_json::Map<String, Value> =
             fields.iter().map(|k| ((*k).to_owned(), json!(["This field is required."]))).collect();
+        let mut expected = expected;
+        expected.insert("error".into(), json!("username: This field is required."));
         assert_eq!(empty.text(), Value::Object(expected).to_string());
         for field in fields {
             let mut body = registration();
             body.as_object_mut().expect("object").remove(field);
             let response = t.client.post(REGISTER).json(&body).send().await;
             response.assert_status(400);
-            assert_eq!(response.json(), json!({ field: ["This field is required."] }));
+            let error = format!("{field}: This field is required.");
+            assert_eq!(response.json(), json!({ field: ["This field is required."], "error": error }));
         }
         let mut bad_email = registration();
         bad_email["email"] = json!("not-an-email");
         let response = t.client.post(REGISTER).json(&bad_email).send().await;
         response.assert_status(400);
-        assert_eq!(response.json(), json!({"email": ["Enter a valid email address."]}));
+        assert_eq!(
+            response.json(),
+            json!({"email": ["Enter a valid email address."], "error": "email: Enter a valid email address."})
+        );
         let mut short = registration();
         short["password"] = json!("short");
         let response = t
@@ -464,7 +477,10 @@ async fn register_field_errors_store_nothing() {
         response.assert_status(400);
         assert_eq!(
             response.json(),
-            json!({"password": ["This password is too short. It must contain at least 8 characters."]})
+            json!({
+                "password": ["This password is too short. It must contain at least 8 characters."],
+                "error": "password: This password is too short. It must contain at least 8 characters.",
+            })
         );
         assert_eq!(t.client.post(REGISTER).json(&short).send().await.json(), response.json());
         assert!(

@@ -124,6 +124,13 @@ impl TokenStore for RedisStore {
         invocation.invoke_async(&mut self.conn()).await.map_err(from_redis)
     }
 
+    async fn revoke_user_except(&self, user_id: UserId, keep: &str) -> Result<u64, StoreError> {
+        let (_, now_ms) = self.now();
+        let mut invocation = self.invocation(&scripts::REVOKE_USER, now_ms);
+        invocation.arg(user_id.0.to_string()).arg(keep);
+        invocation.invoke_async(&mut self.conn()).await.map_err(from_redis)
+    }
+
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
         let (_, now_ms) = self.now();
         let mut invocation = self.invocation(&scripts::REVOKE_FAMILY, now_ms);

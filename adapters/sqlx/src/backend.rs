@@ -461,13 +461,27 @@ where
     }
 
     pub(crate) async fn revoke_user(&self, user_id: UserId) -> Result<u64, StoreError> {
+        self.revoke_user_sparing(user_id, None).await
+    }
+
+    pub(crate) async fn revoke_user_except(&self, user_id: UserId, keep: &str) -> Result<u64, StoreError> {
+        self.revoke_user_sparing(user_id, Some(keep)).await
+    }
+
+    /// Deletes the user's records except those of the family `keep` and revokes the families
+    /// they belonged to, in one write transaction.
+    async fn revoke_user_sparing(&self, user_id: UserId, keep: Option<&str>) -> Result<u64, StoreError> {
         let now_ms = to_millis(self.now());
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query("DELETE FROM tokens WHERE user_id = $1 RETURNING family, rotated, expires_at")
-            .bind(user_id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let rows = sqlx::query(
+            "DELETE FROM tokens WHERE user_id = $1 AND ($2 IS NULL OR family IS NULL OR family <> $2) \
+             RETURNING family, rotated, expires_at",
+        )
+        .bind(user_id.0)
+        .bind(keep)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
         let (mut live, _) = Self::tally(&rows, now_ms)?;
         let mut families: Vec<(String, i64)> = Vec::new();
         for row in &rows {

@@ -73,6 +73,10 @@ macro_rules! impl_ports {
                     self.core.revoke_user(user_id).await
                 }
 
+                async fn revoke_user_except(&self, user_id: UserId, keep: &str) -> Result<u64, StoreError> {
+                    self.core.revoke_user_except(user_id, keep).await
+                }
+
                 async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
                     self.core.revoke_family(family).await
                 }

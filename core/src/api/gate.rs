@@ -218,12 +218,19 @@ impl Gate {
     /// ends the session whatever the account's state). `Ok` when protection is off, the method
     /// is safe or the credential did not come in a cookie.
     pub fn check_cross_site(&self, head: &Parts, identity: &Identity) -> Result<(), ApiError> {
+        if is_safe(&head.method) {
+            return Ok(());
+        }
+        self.check_cross_site_any_method(head, identity)
+    }
+
+    /// The [cross-site check](Self::with_cross_site_protection) whatever the method, safe ones
+    /// included: for a handler whose `GET` answer hands out credentials on the strength of a
+    /// cookie alone (another site must not be able to mint them by navigation or a script).
+    /// `Ok` when protection is off or the credential did not come in a cookie.
+    pub fn check_cross_site_any_method(&self, head: &Parts, identity: &Identity) -> Result<(), ApiError> {
         match &self.cross_site {
-            Some(cross_site)
-                if identity.carrier == CarrierKind::Cookie
-                    && !is_safe(&head.method)
-                    && !cross_site.allows(head) =>
-            {
+            Some(cross_site) if identity.carrier == CarrierKind::Cookie && !cross_site.allows(head) => {
                 Err(ApiError::Forbidden(CROSS_SITE_REFUSED))
             }
             _ => Ok(()),

@@ -139,6 +139,12 @@ impl TokenStore for CachedTokenStore {
         result
     }
 
+    async fn revoke_user_except(&self, user_id: UserId, keep: &str) -> Result<u64, StoreError> {
+        let result = self.inner.revoke_user_except(user_id, keep).await;
+        self.cache.changed(Invalidation::UserTokens(user_id)).await;
+        result
+    }
+
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
         let result = self.inner.revoke_family(family).await;
         self.cache.changed(Invalidation::Family(family.to_owned())).await;

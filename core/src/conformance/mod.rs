@@ -81,6 +81,7 @@ macro_rules! token_store_conformance {
             frequent_touches_keep_the_session_alive,
             revoke_one,
             revoke_user_spares_other_users,
+            revoke_user_except_keeps_one_family,
             revoke_family_and_its_jwts,
             rotation_replaces_and_reuse_revokes_the_family,
             concurrent_rotations_have_one_winner,

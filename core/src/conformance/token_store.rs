@@ -149,6 +149,40 @@ pub async fn revoke_user_spares_other_users(store: Store, clock: ManualClock) {
     assert!(jwt_revoked, "JWTs of the user's families are revoked");
 }
 
+/// Revoking a user but one family (a password change) ends the user's other tokens and
+/// families, keeps the spared family's tokens and JWTs, and spares other users.
+pub async fn revoke_user_except_keeps_one_family(store: Store, clock: ManualClock) {
+    let (user, bystander) = (fresh_user(), fresh_user());
+    let (kept, ended) = (unique("family"), unique("family"));
+    let kept_tokens = [fresh_hash(), fresh_hash()];
+    put(&store, kept_tokens[0], record(&clock, TokenKind::Refresh, user, MINUTE).in_family(&kept)).await;
+    put(&store, kept_tokens[1], record(&clock, TokenKind::Session, user, MINUTE).in_family(&kept)).await;
+    let ended_tokens = [fresh_hash(), fresh_hash()];
+    put(&store, ended_tokens[0], record(&clock, TokenKind::Refresh, user, MINUTE).in_family(&ended)).await;
+    put(&store, ended_tokens[1], record(&clock, TokenKind::Access, user, MINUTE)).await;
+    let other = fresh_hash();
+    put(&store, other, record(&clock, TokenKind::Refresh, bystander, MINUTE)).await;
+
+    let revoked = store.revoke_user_except(user, &kept).await.expect("revoke_user_except works");
+    assert_eq!(revoked, 2, "the other family's token and the loose token");
+    assert!(is_live(&store, &other).await, "another user's token stays live");
+    for hash in &kept_tokens {
+        assert!(is_live(&store, hash).await, "the spared family's tokens stay live");
+    }
+    for hash in &ended_tokens {
+        assert!(!is_live(&store, hash).await, "the user's other tokens are revoked");
+    }
+    let check = |family: String| {
+        let store = store.clone();
+        async move { store.is_jwt_revoked(&unique("jti"), Some(&family)).await.expect("check works") }
+    };
+    assert!(!check(kept.clone()).await, "JWTs of the spared family still work");
+    assert!(check(ended.clone()).await, "JWTs of the user's other families are revoked");
+    // A second call finds nothing more to revoke, and the spared family is still intact.
+    assert_eq!(store.revoke_user_except(user, &kept).await.expect("works"), 0);
+    assert!(is_live(&store, &kept_tokens[0]).await);
+}
+
 /// Revoking a family ends all its tokens and its JWTs, and only those.
 pub async fn revoke_family_and_its_jwts(store: Store, clock: ManualClock) {
     let user = fresh_user();
@@ -303,6 +337,12 @@ pub async fn consume_is_single_use(store: Store, clock: ManualClock) {
     put(&store, late, reset).await;
     clock.advance(MINUTE);
     assert!(store.consume(&late).await.expect("consume works").is_none(), "an expired token cannot be used");
+
+    // Every kind round-trips, activation links included.
+    let activation = fresh_hash();
+    put(&store, activation, record(&clock, TokenKind::Activation, fresh_user(), MINUTE)).await;
+    let taken = store.consume(&activation).await.expect("consume works").expect("an activation token");
+    assert_eq!(taken.kind, TokenKind::Activation);
 }
 
 /// JWT ids on the revocation list are refused; others are not.

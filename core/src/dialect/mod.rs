@@ -98,7 +98,7 @@ pub mod tdar;
 #[cfg(test)]
 mod security_tests;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use any::any_gate;
 pub(crate) use kit::store_error;

@@ -303,6 +303,32 @@ impl MemoryTokenStore {
         tokens.purge_if_due(now);
         tokens
     }
+
+    /// Removes the user's records except those of the family `keep`, and revokes the families
+    /// they belonged to; returns how many were live.
+    fn revoke_user_sparing(&self, user_id: UserId, keep: Option<&str>) -> u64 {
+        let now = self.clock.now();
+        let now_ns = to_nanos(now);
+        let mut tokens = self.write(now);
+        let spared = |slot: &Slot| keep.is_some_and(|keep| slot.family().is_some_and(|f| **f == *keep));
+        let hashes =
+            tokens.members(tokens.by_user.get(&user_id), |slot| slot.user_id == user_id && !spared(slot));
+        if keep.is_none() {
+            tokens.by_user.remove(&user_id);
+        }
+        let mut families = HashSet::new();
+        let mut live = 0;
+        for hash in hashes {
+            if let Some(slot) = tokens.remove(&hash) {
+                live += u64::from(slot.is_live_at(now_ns));
+                families.extend(slot.family().cloned());
+            }
+        }
+        for family in families {
+            live += tokens.revoke_family(&family, now);
+        }
+        live
+    }
 }
 
 #[async_trait]
@@ -359,23 +385,11 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn revoke_user(&self, user_id: UserId) -> Result<u64, StoreError> {
-        let now = self.clock.now();
-        let now_ns = to_nanos(now);
-        let mut tokens = self.write(now);
-        let hashes = tokens.members(tokens.by_user.get(&user_id), |slot| slot.user_id == user_id);
-        tokens.by_user.remove(&user_id);
-        let mut families = HashSet::new();
-        let mut live = 0;
-        for hash in hashes {
-            if let Some(slot) = tokens.remove(&hash) {
-                live += u64::from(slot.is_live_at(now_ns));
-                families.extend(slot.family().cloned());
-            }
-        }
-        for family in families {
-            live += tokens.revoke_family(&family, now);
-        }
-        Ok(live)
+        Ok(self.revoke_user_sparing(user_id, None))
+    }
+
+    async fn revoke_user_except(&self, user_id: UserId, keep: &str) -> Result<u64, StoreError> {
+        Ok(self.revoke_user_sparing(user_id, Some(keep)))
     }
 
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {

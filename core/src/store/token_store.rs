@@ -19,6 +19,8 @@ pub enum TokenKind {
     Session,
     /// A single-use password-reset token.
     PasswordReset,
+    /// A single-use account-activation token (the link a registration mails).
+    Activation,
 }
 
 impl TokenKind {
@@ -34,6 +36,7 @@ impl TokenKind {
             Self::Refresh => "refresh",
             Self::Session => "session",
             Self::PasswordReset => "password_reset",
+            Self::Activation => "activation",
         }
     }
 
@@ -44,6 +47,7 @@ impl TokenKind {
             "refresh" => Self::Refresh,
             "session" => Self::Session,
             "password_reset" => Self::PasswordReset,
+            "activation" => Self::Activation,
             _ => return None,
         })
     }
@@ -246,6 +250,11 @@ pub trait TokenStore: Send + Sync + 'static {
     /// JWTs carrying one of those families are refused too). Returns how many records were
     /// revoked.
     async fn revoke_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+
+    /// Like [`revoke_user`](Self::revoke_user), but spares the family `keep` and its tokens:
+    /// what a password change does, ending the user's other sessions and keeping the one it was
+    /// made from. Returns how many records were revoked.
+    async fn revoke_user_except(&self, user_id: UserId, keep: &str) -> Result<u64, StoreError>;
 
     /// Revokes every token of a family and puts the family on the revocation list, so JWTs that
     /// carry it are refused by [`is_jwt_revoked`](Self::is_jwt_revoked). The list entry is kept

@@ -21,10 +21,14 @@
 //! max_session_lifetime = "8h" # ... and this long after its login in any case
 //!
 //! [minisass]
-//! access_lifetime = "5m"     # how long a miniSASS access JWT works
-//! refresh_lifetime = "1d"    # how long a miniSASS refresh JWT works (rotated on each use)
+//! access_lifetime = "1h"     # how long a miniSASS access JWT works (the real clients never refresh)
+//! refresh_lifetime = "1d"    # how long a miniSASS refresh JWT (and the sessionid cookie) works
 //! refresh_reuse_grace = "10s" # two tabs refreshing at once both stay signed in; 0 turns it off
 //! # reset_link_base = "https://app.example.org/reset/"  # default: the server's own verify endpoint
+//! # frontend_url = "https://app.example.org/"  # reset and activation links redirect to the web app
+//! require_activation = false # registration mails an activation link; the account waits for it
+//! # privacy_policy_version = "v1.3"  # a published policy users must accept (default: none)
+//! # privacy_policy_link = "https://app.example.org/privacy/"
 //!
 //! [jwt]
 //! # secret = "at least 32 bytes of secret text......"   # else generated once and kept in secret_file
@@ -32,7 +36,7 @@
 //!
 //! [cookies]
 //! secure = false             # the Secure flag on session cookies (turn on behind HTTPS;
-//!                            # off, the tDAR cookie is sent over plain HTTP: development only)
+//!                            # off, the tDAR and miniSASS cookies are sent over plain HTTP: development only)
 //!
 //! [lockout]
 //! max_failures = 5           # failed logins before a login is locked ...
@@ -99,7 +103,7 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override configuration keys, with the key each sets.
-pub const ENV_VARS: [(&str, &str); 25] = [
+pub const ENV_VARS: [(&str, &str); 29] = [
     ("AUTHMOUNT_AMCR_TOKEN_TTL", "amcr.token_ttl"),
     ("AUTHMOUNT_AMCR_SCHEMA_VERSION", "amcr.schema_version"),
     ("AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME", "meldeschein.token_lifetime"),
@@ -114,6 +118,10 @@ pub const ENV_VARS: [(&str, &str); 25] = [
     ("AUTHMOUNT_MINISASS_REFRESH_LIFETIME", "minisass.refresh_lifetime"),
     ("AUTHMOUNT_MINISASS_REFRESH_REUSE_GRACE", "minisass.refresh_reuse_grace"),
     ("AUTHMOUNT_MINISASS_RESET_LINK_BASE", "minisass.reset_link_base"),
+    ("AUTHMOUNT_MINISASS_FRONTEND_URL", "minisass.frontend_url"),
+    ("AUTHMOUNT_MINISASS_REQUIRE_ACTIVATION", "minisass.require_activation"),
+    ("AUTHMOUNT_MINISASS_PRIVACY_POLICY_VERSION", "minisass.privacy_policy_version"),
+    ("AUTHMOUNT_MINISASS_PRIVACY_POLICY_LINK", "minisass.privacy_policy_link"),
     ("AUTHMOUNT_JWT_SECRET", "jwt.secret"),
     ("AUTHMOUNT_JWT_SECRET_FILE", "jwt.secret_file"),
     ("AUTHMOUNT_COOKIES_SECURE", "cookies.secure"),
@@ -238,9 +246,10 @@ impl Default for TdarSection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MinisassSection {
-    /// How long an access JWT works (default 5 minutes).
+    /// How long an access JWT works (default 1 hour: the real miniSASS clients never refresh).
     pub access_lifetime: Seconds,
-    /// How long a refresh JWT works (default 1 day; each refresh spends it and issues another).
+    /// How long a refresh JWT works (default 1 day; each refresh spends it and issues another),
+    /// and the `sessionid` cookie session a `login/` opens.
     pub refresh_lifetime: Seconds,
     /// How long after a refresh the same refresh JWT may come again (two tabs, a retry) and get
     /// a new pair of its session instead of ending it as reused (default 10 seconds; `0` turns
@@ -251,15 +260,32 @@ pub struct MinisassSection {
     /// `/authentication/api/verify-password-reset/` at the URL it listens on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reset_link_base: Option<String>,
+    /// The web app's page that reset and activation links redirect to (`?uid=..&token=..`,
+    /// `?activation_complete=true`), an `http(s)` URL. Default: none, the links answer JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frontend_url: Option<String>,
+    /// Registration creates the account inactive and mails an activation link (default off).
+    pub require_activation: bool,
+    /// The version of a published privacy policy users must accept (default: none, everyone
+    /// counts as agreeing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy_policy_version: Option<String>,
+    /// Where that policy is published (shown by `/privacy-policy/check/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy_policy_link: Option<String>,
 }
 
 impl Default for MinisassSection {
     fn default() -> Self {
         Self {
-            access_lifetime: Seconds::from_secs(5 * 60),
+            access_lifetime: Seconds::from_secs(60 * 60),
             refresh_lifetime: Seconds::from_secs(24 * 60 * 60),
             refresh_reuse_grace: Seconds::from_secs(REUSE_GRACE_DEFAULT.as_secs()),
             reset_link_base: None,
+            frontend_url: None,
+            require_activation: false,
+            privacy_policy_version: None,
+            privacy_policy_link: None,
         }
     }
 }
@@ -596,6 +622,14 @@ impl DemoConfig {
                     self.minisass.refresh_reuse_grace = value.parse().map_err(invalid)?;
                 }
                 "AUTHMOUNT_MINISASS_RESET_LINK_BASE" => self.minisass.reset_link_base = Some(value),
+                "AUTHMOUNT_MINISASS_FRONTEND_URL" => self.minisass.frontend_url = Some(value),
+                "AUTHMOUNT_MINISASS_REQUIRE_ACTIVATION" => {
+                    self.minisass.require_activation = parse_bool(&value).map_err(invalid)?;
+                }
+                "AUTHMOUNT_MINISASS_PRIVACY_POLICY_VERSION" => {
+                    self.minisass.privacy_policy_version = Some(value)
+                }
+                "AUTHMOUNT_MINISASS_PRIVACY_POLICY_LINK" => self.minisass.privacy_policy_link = Some(value),
                 "AUTHMOUNT_JWT_SECRET" => self.jwt.secret = Some(Secret::new(value)),
                 "AUTHMOUNT_JWT_SECRET_FILE" => self.jwt.secret_file = Some(PathBuf::from(value)),
                 "AUTHMOUNT_COOKIES_SECURE" => self.cookies.secure = parse_bool(&value).map_err(invalid)?,
@@ -695,6 +729,17 @@ impl DemoConfig {
                     "minisass.reset_link_base must be an http(s) URL ending with / (such as https://app.example.org/reset/)",
                 );
             }
+        }
+        if let Some(url) = &self.minisass.frontend_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return invalid(
+                    "minisass.frontend_url must be an http(s) URL (such as https://app.example.org/)",
+                );
+            }
+        }
+        if self.minisass.privacy_policy_version.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return invalid("minisass.privacy_policy_version must not be blank");
         }
         let version = &self.amcr.schema_version;
         if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {

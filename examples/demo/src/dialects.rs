@@ -71,15 +71,24 @@ pub fn build(services: &Services, jwt: &JwtService, config: &DemoConfig) -> Resu
         })
         .with_config({
             let defaults = MinisassConfig::default();
+            let section = &config.minisass;
+            let privacy_policy =
+                section.privacy_policy_version.clone().map(|version| minisass::PrivacyPolicy {
+                    id: 1,
+                    version,
+                    link: section.privacy_policy_link.clone().unwrap_or_default(),
+                    published_at: None,
+                });
             MinisassConfig {
-                access_lifetime: config.minisass.access_lifetime.as_duration(),
-                refresh_lifetime: config.minisass.refresh_lifetime.as_duration(),
-                refresh_reuse_grace: config.minisass.refresh_reuse_grace.as_duration(),
-                reset_link_base: config
-                    .minisass
-                    .reset_link_base
-                    .clone()
-                    .unwrap_or(defaults.reset_link_base.clone()),
+                access_lifetime: section.access_lifetime.as_duration(),
+                refresh_lifetime: section.refresh_lifetime.as_duration(),
+                refresh_reuse_grace: section.refresh_reuse_grace.as_duration(),
+                reset_link_base: section.reset_link_base.clone().unwrap_or(defaults.reset_link_base.clone()),
+                frontend_url: section.frontend_url.clone(),
+                // Like tDAR's, the `sessionid` cookie's `Secure` flag follows `cookies.secure`.
+                insecure_cookies: !config.cookies.secure,
+                privacy_policy,
+                require_activation: section.require_activation,
                 ..defaults
             }
         });

@@ -40,13 +40,17 @@
 //! | `AUTHMOUNT_TDAR_SESSION_KEY_NAME` | `tdar.session_key_name` (`session.tokenkey`) |
 //! | `AUTHMOUNT_TDAR_IDLE_TIMEOUT` | `tdar.idle_timeout` (`30m`) |
 //! | `AUTHMOUNT_TDAR_MAX_SESSION_LIFETIME` | `tdar.max_session_lifetime` (`8h`) |
-//! | `AUTHMOUNT_MINISASS_ACCESS_LIFETIME` | `minisass.access_lifetime` (`5m`) |
+//! | `AUTHMOUNT_MINISASS_ACCESS_LIFETIME` | `minisass.access_lifetime` (`1h`) |
 //! | `AUTHMOUNT_MINISASS_REFRESH_LIFETIME` | `minisass.refresh_lifetime` (`1d`) |
 //! | `AUTHMOUNT_MINISASS_REFRESH_REUSE_GRACE` | `minisass.refresh_reuse_grace` (`10s`) |
 //! | `AUTHMOUNT_MINISASS_RESET_LINK_BASE` | `minisass.reset_link_base` (the server's own verify endpoint) |
+//! | `AUTHMOUNT_MINISASS_FRONTEND_URL` | `minisass.frontend_url` (none: reset and activation links answer JSON) |
+//! | `AUTHMOUNT_MINISASS_REQUIRE_ACTIVATION` | `minisass.require_activation` (`false`) |
+//! | `AUTHMOUNT_MINISASS_PRIVACY_POLICY_VERSION` | `minisass.privacy_policy_version` (none: no policy to accept) |
+//! | `AUTHMOUNT_MINISASS_PRIVACY_POLICY_LINK` | `minisass.privacy_policy_link` (none) |
 //! | `AUTHMOUNT_JWT_SECRET` | `jwt.secret` (none: generated) |
 //! | `AUTHMOUNT_JWT_SECRET_FILE` | `jwt.secret_file` (beside the SQLite database) |
-//! | `AUTHMOUNT_COOKIES_SECURE` | `cookies.secure` (`false`: the tDAR cookie works over plain HTTP) |
+//! | `AUTHMOUNT_COOKIES_SECURE` | `cookies.secure` (`false`: the tDAR and miniSASS cookies work over plain HTTP) |
 //! | `AUTHMOUNT_LOCKOUT_MAX_FAILURES` | `lockout.max_failures` (`5`) |
 //! | `AUTHMOUNT_LOCKOUT_WINDOW` | `lockout.window` (`15m`) |
 //! | `AUTHMOUNT_SERVER_HEADER_READ_TIMEOUT` | `server.header_read_timeout` (`5s`: then a half-sent request, or an idle kept-alive connection, is closed) |

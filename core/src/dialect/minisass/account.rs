@@ -7,8 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::{AUDIENCE, Inner, PROFILE_ATTRIBUTE, field_errors, is_ours, reply};
-use crate::api::{ApiError, ApiRequest, HandlerResult, Refusal};
+use http::HeaderValue;
+use http::header::LOCATION;
+
+use super::{ACCEPTED_VERSION, AUDIENCE, Inner, PROFILE_ATTRIBUTE, field_errors, is_ours, reply};
+use crate::api::{ApiError, ApiRequest, HandlerResult, Refusal, Reply};
 use crate::audit::AuthEvent;
 use crate::dialect::drf::{CharRules, FieldErrors, Fields};
 use crate::dialect::{kit, store_error};
@@ -28,14 +31,22 @@ pub(super) const INVALID_USERNAME: &str =
 pub(super) const USERNAME_TAKEN: &str = "A user with that username already exists.";
 /// The message for a taken e-mail address.
 pub(super) const EMAIL_TAKEN: &str = "A user with that email already exists.";
+/// The original's `error` for a registration with a taken e-mail address.
+pub(super) const EMAIL_REGISTERED: &str = "This email is already registered.";
+/// The error for an address that cannot be the username (the web form's shape), as it must.
+pub(super) const EMAIL_NOT_A_USERNAME: &str = "This email address cannot be used as a username: use at most 150 letters, numbers and @/./+/-/_ characters.";
 /// The answer to every reset request.
 pub(super) const RESET_SENT: &str = "Password reset email sent";
 
 /// The registration fields, by their request names.
-const REGISTER_FIELDS: [&str; 8] = [
+const REGISTER_FIELDS: [&str; 12] = [
     "username",
     "first_name",
     "last_name",
+    "name",
+    "surname",
+    "confirmPassword",
+    "agree",
     "email",
     "password",
     "organizationType",
@@ -44,7 +55,7 @@ const REGISTER_FIELDS: [&str; 8] = [
 ];
 /// Fields a registration may never set, whatever the profile holds (mass assignment), and the
 /// profile flag only the server sets.
-const PRIVILEGED_FIELDS: [&str; 14] = [
+const PRIVILEGED_FIELDS: [&str; 18] = [
     "id",
     "pk",
     "user_id",
@@ -59,6 +70,10 @@ const PRIVILEGED_FIELDS: [&str; 14] = [
     "date_joined",
     "is_profile_updated",
     "csrfmiddlewaretoken",
+    ACCEPTED_VERSION,
+    "is_agreed_to_privacy_policy",
+    "is_expert",
+    "expert_approval_status",
 ];
 /// Django's `max_length` of username and names.
 const MAX_NAME_CHARS: usize = 150;
@@ -66,11 +81,16 @@ const MAX_NAME_CHARS: usize = 150;
 const MAX_EMAIL_CHARS: usize = 254;
 
 impl Inner {
-    /// `POST register/`.
+    /// `POST register/`, in both shapes the clients send: the Android app's (and the seed's)
+    /// `username, first_name, last_name, ...`, and the web app's `username: "", name, surname,
+    /// ..., confirmPassword, agree`.
     pub(super) async fn register(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
-        let username = fields.char("username", CharRules::TRIMMED);
+        // The web form sends `username: ""`: the original then uses the e-mail address.
+        let username_is_blank =
+            data.get("username").and_then(Value::as_str).is_some_and(|u| u.trim().is_empty());
+        let username = if username_is_blank { None } else { fields.char("username", CharRules::TRIMMED) };
         if let Some(username) = &username {
             if username.chars().count() > MAX_NAME_CHARS {
                 fields.add_error("username", json!([too_long(MAX_NAME_CHARS)]));
@@ -78,14 +98,9 @@ impl Inner {
                 fields.add_error("username", json!([INVALID_USERNAME]));
             }
         }
-        let first_name = self.name(&mut fields, "first_name");
-        let last_name = self.name(&mut fields, "last_name");
-        let email = fields.char("email", CharRules::TRIMMED);
-        if let Some(email) = &email
-            && !is_valid_email(email)
-        {
-            fields.add_error("email", json!([INVALID_EMAIL]));
-        }
+        let first_name = self.name(&mut fields, name_field(&data, "first_name", "name"));
+        let last_name = self.name(&mut fields, name_field(&data, "last_name", "surname"));
+        let email = email_field(&mut fields);
         let password = fields.char("password", CharRules::PASSWORD);
         if let Some(password) = &password
             && let Err(error) = self.services.passwords.policy().check_new(password)
@@ -95,7 +110,19 @@ impl Inner {
         let organisation_type = fields.char("organizationType", CharRules::TRIMMED);
         let organisation_name = fields.char("organizationName", CharRules::TRIMMED);
         let country = fields.char("country", CharRules::TRIMMED);
-        fields.finish().map_err(field_errors)?;
+        // The address becomes the username: it must make a valid one, as in the original.
+        if username_is_blank
+            && let Some(email) = &email
+            && (email.chars().count() > MAX_NAME_CHARS || !is_valid_username(email))
+        {
+            fields.add_error("email", json!([EMAIL_NOT_A_USERNAME]));
+        }
+        fields.finish().map_err(registration_refused)?;
+        let username = match (username, &email) {
+            (Some(username), _) => Some(username),
+            (None, Some(email)) if username_is_blank => Some(email.clone()),
+            (None, _) => None,
+        };
         let (
             Some(username),
             Some(first_name),
@@ -110,11 +137,13 @@ impl Inner {
             return Err(ApiError::Internal.into());
         };
 
-        // The profile: the documented fields, then the free ones, never a privileged one.
+        // The profile: the documented fields, then the free ones, never a privileged one nor
+        // anything about a password.
         let mut profile = Map::new();
         for (key, value) in &data {
             let reserved = REGISTER_FIELDS.contains(&key.as_str())
-                || PRIVILEGED_FIELDS.iter().any(|p| p.eq_ignore_ascii_case(key));
+                || PRIVILEGED_FIELDS.iter().any(|p| p.eq_ignore_ascii_case(key))
+                || key.to_ascii_lowercase().contains("password");
             if !reserved {
                 profile.insert(key.clone(), value.clone());
             }
@@ -122,6 +151,13 @@ impl Inner {
         profile.insert("organisation_type".into(), json!(organisation_type));
         profile.insert("organisation_name".into(), json!(organisation_name));
         profile.insert("country".into(), json!(country));
+        // The web form's `agree`: consent to the policy in force (the original's
+        // `create_privacy_policy_consent` at registration).
+        if let Some(policy) = &self.config.privacy_policy
+            && data.get("agree").is_some_and(is_true)
+        {
+            profile.insert(ACCEPTED_VERSION.into(), json!(policy.version));
+        }
 
         let hash = self.hash_new_password(&password, "password").await?;
         let new = NewUser::new(username, self.services.clock.now())
@@ -129,17 +165,26 @@ impl Inner {
             .with_names(first_name, last_name)
             .with_password_hash(hash)
             .with_attribute(PROFILE_ATTRIBUTE, Value::Object(profile));
+        let new = NewUser { is_active: !self.config.require_activation, ..new };
         let user = self.services.users.create(new).await.map_err(|error| match error {
             StoreError::Conflict(field) => {
                 let mut errors = FieldErrors::new();
                 match field {
+                    // The username was the e-mail address (the web form's shape): it is the
+                    // address that is taken.
+                    ConflictField::Email | ConflictField::Username if username_is_blank => {
+                        errors.add("email", EMAIL_TAKEN);
+                    }
                     ConflictField::Email => errors.add("email", EMAIL_TAKEN),
                     ConflictField::Username | ConflictField::Token => errors.add("username", USERNAME_TAKEN),
                 }
-                field_errors(errors)
+                registration_refused(errors)
             }
             error => store_error(error).into(),
         })?;
+        if self.config.require_activation {
+            self.send_activation_link(&user).await?;
+        }
         let body = json!({
             "id": user.id.0,
             "username": user.username,
@@ -165,8 +210,8 @@ impl Inner {
         }
     }
 
-    /// A required name of at most 150 characters.
-    fn name(&self, fields: &mut Fields<'_>, name: &str) -> Option<String> {
+    /// A required name of at most 150 characters (`name` is the field it is read from).
+    pub(super) fn name(&self, fields: &mut Fields<'_>, name: &str) -> Option<String> {
         let value = fields.char(name, CharRules::TRIMMED)?;
         if value.chars().count() > MAX_NAME_CHARS {
             fields.add_error(name, json!([too_long(MAX_NAME_CHARS)]));
@@ -180,12 +225,7 @@ impl Inner {
         let head = &request.head;
         let data = self.decode(&request).await?;
         let mut fields = Fields::new(&data);
-        let email = fields.char("email", CharRules::TRIMMED);
-        if let Some(email) = &email
-            && !is_valid_email(email)
-        {
-            fields.add_error("email", json!([INVALID_EMAIL]));
-        }
+        let email = email_field(&mut fields);
         fields.finish().map_err(field_errors)?;
         let email = email.ok_or(ApiError::Internal)?;
         let user = self.services.users.find_by_login(&email).await.map_err(store_error)?;
@@ -230,25 +270,34 @@ impl Inner {
              not ask for this, ignore this e-mail: your password stays as it is.\n",
             user.username
         );
-        let message = Message::new(to, self.config.reset_subject.clone(), body);
+        self.spawn_mail(Message::new(to, self.config.reset_subject.clone(), body), user.id, "password-reset");
+    }
+
+    /// Sends `message` (the `what` e-mail of `user_id`) from a spawned task: the answer waits for
+    /// no mail server, and a failure is logged (without the body) instead of changing it.
+    pub(super) fn spawn_mail(&self, message: Message, user_id: UserId, what: &'static str) {
         let mailer = self.mailer.clone();
-        let user_id = user.id;
         let send = async move {
             if let Err(error) = mailer.send(message).await {
-                tracing::warn!(%user_id, %error, "minisass: could not send the password-reset e-mail");
+                tracing::warn!(%user_id, %error, "minisass: could not send the {what} e-mail");
             }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(send)),
-            Err(_) => {
-                tracing::error!(%user_id, "minisass: no Tokio runtime to send the password-reset e-mail")
-            }
+            Err(_) => tracing::error!(%user_id, "minisass: no Tokio runtime to send the {what} e-mail"),
         }
     }
 
     /// `GET verify-password-reset/{uid}/{token}/`: 200 while the link works; it is not used up.
     pub(super) async fn verify_reset(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         self.live_reset(&request).await?;
+        if let Some(frontend) = &self.config.frontend_url {
+            // The original redirects to its home page, whose MainPage opens the reset form from
+            // `uid` and `token`. Both are base64url (checked by `live_reset`): no escaping needed.
+            let uid = request.params.get("uid").unwrap_or_default();
+            let token = request.params.get("token").unwrap_or_default();
+            return Ok(redirect(&with_query(frontend, &format!("uid={uid}&token={token}")))?.into_response());
+        }
         Ok(reply(StatusCode::OK, &json!({"message": "Token is valid"})).no_store().into_response())
     }
 
@@ -321,6 +370,55 @@ impl Inner {
     }
 }
 
+/// A 302 to `location` (no caching: it carries a live link's token).
+pub(super) fn redirect(location: &str) -> Result<Reply, ApiError> {
+    let location = HeaderValue::from_str(location).map_err(|_| ApiError::Internal)?;
+    Ok(Reply::empty(StatusCode::FOUND).header(LOCATION, location).no_store())
+}
+
+/// `url` with `query` appended (after `?`, or `&` when it has a query already).
+pub(super) fn with_query(url: &str, query: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{query}")
+}
+
+/// The field a required name is read from: `primary` (the seed's and the Android app's) when
+/// the body has it, else `alias` (the web app's `name`/`surname`) when it has that.
+fn name_field<'k>(data: &Map<String, Value>, primary: &'k str, alias: &'k str) -> &'k str {
+    if !data.contains_key(primary) && data.contains_key(alias) { alias } else { primary }
+}
+
+/// A truthy form or JSON value: `true`, or `"true"`/`"on"`/`"1"` as forms send it.
+pub(super) fn is_true(value: &Value) -> bool {
+    match value {
+        Value::Bool(flag) => *flag,
+        Value::String(text) => matches!(text.trim().to_ascii_lowercase().as_str(), "true" | "on" | "1"),
+        _ => false,
+    }
+}
+
+/// A refused registration: 400 with the field errors, plus the `error` string the web app
+/// shows (it reads nothing else): the original's "This email is already registered." for a
+/// taken address, else the first field's first message, prefixed with the field.
+fn registration_refused(errors: FieldErrors) -> Refusal {
+    let mut value = errors.into_value();
+    let error = match value.as_object().and_then(|errors| errors.iter().next()) {
+        Some((field, messages)) => {
+            let message = messages.get(0).and_then(Value::as_str).unwrap_or_default();
+            if field == "email" && message == EMAIL_TAKEN {
+                EMAIL_REGISTERED.to_owned()
+            } else {
+                format!("{field}: {message}")
+            }
+        }
+        None => String::new(),
+    };
+    if let Some(object) = value.as_object_mut() {
+        object.insert("error".into(), json!(error));
+    }
+    reply(StatusCode::BAD_REQUEST, &value).into()
+}
+
 /// Django's `urlsafe_base64_encode(force_bytes(pk))`: `MQ` for 1.
 ///
 /// ```text
@@ -348,6 +446,17 @@ fn too_long(max: usize) -> String {
 /// Django's username rule: letters, digits and `@ . + - _`.
 fn is_valid_username(username: &str) -> bool {
     !username.is_empty() && username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+}
+
+/// The required `email` field: a valid address, or `None` with the error recorded.
+pub(super) fn email_field(fields: &mut Fields<'_>) -> Option<String> {
+    let email = fields.char("email", CharRules::TRIMMED)?;
+    if is_valid_email(&email) {
+        Some(email)
+    } else {
+        fields.add_error("email", json!([INVALID_EMAIL]));
+        None
+    }
 }
 
 /// Django's `EmailValidator`, without quoted local parts and address literals: a dot-atom local

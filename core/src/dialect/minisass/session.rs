@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
+use http::header::SET_COOKIE;
 use serde_json::{Map, Value, json};
 
 use super::{
     AUDIENCE, BODY_FORMATS, Inner, TOKEN_BLACKLISTED, TOKEN_NOT_VALID, TOKEN_WRONG_TYPE, field_errors,
-    is_ours, profile_fields, reply,
+    is_ours, ordered, reply, user_fields,
 };
 use crate::api::{ApiError, ApiRequest, ApiResponse, HandlerResult, Refusal};
 use crate::audit::AuthEvent;
@@ -16,11 +17,11 @@ use crate::clock::from_unix_seconds;
 use crate::dialect::drf::{self, CharRules, Fields};
 use crate::dialect::kit;
 use crate::dialect::store_error;
-use crate::guard::{Credential, Rejection, SESSION_CLAIM, session_of};
+use crate::guard::{Credential, InvalidToken, Rejection, SESSION_CLAIM, session_of};
 use crate::store::{Rotation, TokenKind, TokenRecord};
 use crate::token::jwt::{Claims, JwtError, TokenType};
 use crate::token::{TokenHash, random_id};
-use crate::user::{User, UserId};
+use crate::user::UserId;
 
 /// SimpleJWT's detail for bad credentials at `token/`.
 pub(super) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
@@ -28,6 +29,51 @@ pub(super) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the giv
 pub(super) const NO_ACTIVE_ACCOUNT_FOR_TOKEN: &str = "No active account found for the given token.";
 /// Trimmed, but blank allowed (the caller decides what blank means).
 const OPTIONAL_TEXT: CharRules = CharRules { trim: true, allow_blank: true };
+
+/// The login answer's keys, in the original's order.
+const LOGIN_ANSWER: [&str; 10] = [
+    "username",
+    "email",
+    "access_token",
+    "refresh_token",
+    "is_authenticated",
+    "user_id",
+    "is_admin",
+    "is_profile_updated",
+    "is_agreed_to_privacy_policy",
+    "accepted_privacy_policy_version",
+];
+
+/// The check-auth-status answer's keys, in the original's order (its own fields, then
+/// `generate_user_response`'s).
+const STATUS_ANSWER: [&str; 10] = [
+    "is_authenticated",
+    "username",
+    "email",
+    "is_admin",
+    "is_agreed_to_privacy_policy",
+    "access_token",
+    "refresh_token",
+    "user_id",
+    "is_profile_updated",
+    "accepted_privacy_policy_version",
+];
+
+/// Whether check-auth-status tries the cookie after this refusal of the bearer token: it was
+/// missing or unusable (the web app sends `Bearer dummy-token` when it has none), not a store
+/// failure or a deactivated account.
+fn falls_back_to_cookie(rejection: &Rejection) -> bool {
+    match rejection {
+        Rejection::NotProvided | Rejection::Malformed(_) | Rejection::Expired => true,
+        Rejection::Invalid(why) => *why != InvalidToken::InactiveUser,
+        Rejection::Unavailable(_) => false,
+    }
+}
+
+/// A fresh session (refresh family) id.
+fn new_session_id() -> Result<String, ApiError> {
+    random_id().map_err(|e| Inner::internal("could not draw a session id", &e))
+}
 
 /// A signed token and its claims.
 struct Signed {
@@ -56,26 +102,28 @@ impl Inner {
         };
         let invalid = |_| self.unauthorized(&json!({"error": "Invalid credentials"}), head).into();
         let user = kit::log_in(&self.services, head, &login, &password, invalid).await?;
-        let (access, refresh) = self.issue_pair(&user).await?;
-        let mut body = profile_fields(&user);
+        // The original's `get_is_user_password_enforced`: does the password just used pass
+        // today's policy? Accounts with a weak (e.g. imported) password are asked to change it.
+        let is_profile_updated = self.services.passwords.policy().check_new(&password).is_ok();
+        let session = new_session_id()?;
+        let (access, refresh) = self.issue_pair_in(user.id, &session).await?;
+        let cookie = match self.open_cookie_session(user.id, &session).await {
+            Ok(cookie) => cookie,
+            Err(error) => {
+                // Nothing half-open: the tokens just issued stop working.
+                if let Err(revoke) = self.services.tokens.revoke_family(&session).await {
+                    tracing::warn!(error = %revoke, "minisass: could not revoke a half-opened session");
+                }
+                return Err(error.into());
+            }
+        };
+        self.end_previous_cookie(head).await;
+        let mut body = user_fields(&user, &self.config, is_profile_updated);
         body.insert("access_token".into(), json!(access));
         body.insert("refresh_token".into(), json!(refresh));
         body.insert("is_authenticated".into(), json!(true));
-        let order = [
-            "username",
-            "email",
-            "access_token",
-            "refresh_token",
-            "is_authenticated",
-            "user_id",
-            "is_admin",
-            "is_profile_updated",
-            "is_agreed_to_privacy_policy",
-            "accepted_privacy_policy_version",
-        ];
-        let ordered: Map<String, Value> =
-            order.iter().filter_map(|k| body.remove(*k).map(|v| ((*k).to_owned(), v))).collect();
-        Ok(reply(StatusCode::OK, &Value::Object(ordered)).no_store().into_response())
+        let body = ordered(body, &LOGIN_ANSWER);
+        Ok(reply(StatusCode::OK, &body).no_store().header(SET_COOKIE, cookie).into_response())
     }
 
     /// `POST token/`.
@@ -84,7 +132,7 @@ impl Inner {
         let bad_credentials = || self.unauthorized(&drf::detail(NO_ACTIVE_ACCOUNT), head).into();
         let user =
             drf::log_in(&self.services, &request, &BODY_FORMATS, &self.renderer.drf, bad_credentials).await?;
-        let (access, refresh) = self.issue_pair(&user).await?;
+        let (access, refresh) = self.issue_pair_in(user.id, &new_session_id()?).await?;
         Ok(reply(StatusCode::OK, &json!({"refresh": refresh, "access": access})).no_store().into_response())
     }
 
@@ -172,18 +220,45 @@ impl Inner {
         Ok(reply(StatusCode::OK, &body).no_store().into_response())
     }
 
-    /// `GET check-auth-status/`.
+    /// `GET check-auth-status/`: the access token, else (none, `dummy-token`, invalid or
+    /// expired) the cookie session; answers the login's fields with a fresh token pair in the
+    /// session's family.
     pub(super) async fn check_auth_status(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
-        let user = self.gate.require_user(&request.head).await?;
-        let mut body = Map::new();
+        let head = &request.head;
+        let (user, session) = match self.gate.authenticate(head).await {
+            Ok(authenticated) => {
+                let session = match &authenticated.identity.credential {
+                    Credential::Jwt(claims) => session_of(claims).map(str::to_owned),
+                    Credential::Opaque { .. } => None,
+                };
+                let (Some(user), Some(session)) = (authenticated.user, session) else {
+                    return Err(ApiError::Internal.into());
+                };
+                (user, session)
+            }
+            Err(ApiError::Rejected(rejection)) if falls_back_to_cookie(&rejection) => {
+                match self.cookie_session(head).await? {
+                    Some(found) => (found.user, found.family),
+                    None => return Err(ApiError::Rejected(rejection).into()),
+                }
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let (access, refresh) = self.issue_pair_in(user.id, &session).await?;
+        // The original's `generate_user_response` says `is_profile_updated: true` here: only
+        // a login, which sees the password, can tell.
+        let mut body = user_fields(&user, &self.config, true);
+        body.insert("access_token".into(), json!(access));
+        body.insert("refresh_token".into(), json!(refresh));
         body.insert("is_authenticated".into(), json!(true));
-        body.extend(profile_fields(&user));
-        Ok(reply(StatusCode::OK, &Value::Object(body)).no_store().into_response())
+        let body = ordered(body, &STATUS_ANSWER);
+        Ok(reply(StatusCode::OK, &body).no_store().into_response())
     }
 
-    /// `POST logout/`: revokes the session of the access token and of the refresh token in the
-    /// body, whichever are valid. Always 200 once the body reads: logging out twice, or with
-    /// expired tokens, is not an error.
+    /// `POST logout/`: revokes the session of the access token, of the refresh token in the
+    /// body and of the `sessionid` cookie, whichever are valid, and clears the cookie. Always
+    /// 200 once the body reads: logging out twice, or with expired tokens, is not an error. A
+    /// cookie-only logout from another site is 403 (nothing ended).
     pub(super) async fn logout(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
         let data = if request.body.is_empty() { Map::new() } else { self.decode(&request).await? };
@@ -208,6 +283,10 @@ impl Inner {
             user_id = user_id.or(Some(claims.user_id));
             sessions.extend(session_of(&claims).map(str::to_owned));
         }
+        if let Some((owner, family)) = self.cookie_family(head, sessions.is_empty()).await? {
+            user_id = user_id.or(Some(owner));
+            sessions.push(family);
+        }
         sessions.sort();
         sessions.dedup();
         for session in &sessions {
@@ -216,16 +295,20 @@ impl Inner {
         if let Some(user_id) = user_id {
             self.services.audit(AuthEvent::LoggedOut { user_id, client: self.services.client_ip(head) });
         }
-        Ok(reply(StatusCode::OK, &json!({"message": "Logout successful"})).into_response())
+        let body = json!({"message": "Logout successful"});
+        Ok(reply(StatusCode::OK, &body).header(SET_COOKIE, self.cleared_cookie()?).into_response())
     }
 
-    /// Opens a session for `user`: signs an access and a refresh token, then stores the refresh
+    /// Signs an access and a refresh token for `user_id` in `session`, then stores the refresh
     /// token's record (nothing is stored if signing fails).
-    async fn issue_pair(&self, user: &User) -> Result<(String, String), ApiError> {
-        let session = random_id().map_err(|e| Self::internal("could not draw a session id", &e))?;
-        let refresh = self.sign(user.id, TokenType::Refresh, &session, self.config.refresh_lifetime)?;
-        let access = self.sign(user.id, TokenType::Access, &session, self.config.access_lifetime)?;
-        let record = self.refresh_record(user.id, &refresh, &session);
+    pub(super) async fn issue_pair_in(
+        &self,
+        user_id: UserId,
+        session: &str,
+    ) -> Result<(String, String), ApiError> {
+        let refresh = self.sign(user_id, TokenType::Refresh, session, self.config.refresh_lifetime)?;
+        let access = self.sign(user_id, TokenType::Access, session, self.config.access_lifetime)?;
+        let record = self.refresh_record(user_id, &refresh, session);
         self.services.tokens.put(TokenHash::of(&refresh.claims.jti), record).await.map_err(store_error)?;
         Ok((access.token, refresh.token))
     }

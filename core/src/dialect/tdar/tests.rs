@@ -43,6 +43,9 @@ impl TokenStore for CountingTokens {
     async fn revoke_user(&self, user_id: crate::user::UserId) -> Result<u64, StoreError> {
         self.inner.revoke_user(user_id).await
     }
+    async fn revoke_user_except(&self, user_id: crate::user::UserId, keep: &str) -> Result<u64, StoreError> {
+        self.inner.revoke_user_except(user_id, keep).await
+    }
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
         self.inner.revoke_family(family).await
     }
