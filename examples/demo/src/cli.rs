@@ -128,6 +128,10 @@ pub struct UserAddArgs {
     /// Make the user an admin (staff).
     #[arg(long)]
     pub admin: bool,
+    /// A group the user belongs to, repeatable (e.g. --group Badatel --group Archeolog): AMCR's
+    /// `skupina`, tDAR's API group, the admin API's groups.
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
     /// An attribute as KEY=JSON, repeatable (e.g. --attr 'jazyk="cs"' --attr 'osoba={"id":"OS-1","name":"Ann"}').
     #[arg(long = "attr", value_name = "KEY=JSON", value_parser = parse_attribute)]
     pub attributes: Vec<Attribute>,
@@ -213,6 +217,10 @@ mod tests {
             "--last-name",
             "Novák",
             "--admin",
+            "--group",
+            "Badatel",
+            "--group",
+            "Archeolog",
             "--attr",
             "jazyk=\"cs\"",
             "--attr",
@@ -226,6 +234,7 @@ mod tests {
         assert_eq!(args.username, "ann");
         assert_eq!(args.password.as_ref().map(Secret::expose), Some("correct horse battery"));
         assert!(args.admin && !args.password_stdin);
+        assert_eq!(args.groups, ["Badatel", "Archeolog"]);
         assert_eq!(args.attributes.len(), 2);
         assert_eq!(args.attributes[1].value["gemeinden"][0], 1);
         assert!(!format!("{args:?}").contains("horse"), "Debug masks the password");

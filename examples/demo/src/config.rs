@@ -5,6 +5,9 @@
 //! [amcr]
 //! token_ttl = "24h"          # how long an AMCR token works after login (fixed, not sliding)
 //! schema_version = "2.1"     # the XML namespace https://api.aiscr.cz/schema/amcr/<version>/
+//! default_group = "Badatel"  # the skupina of a user without groups (the schema needs one)
+//! default_organisation_id = "ORG-000000"   # the organizace of a user without one ...
+//! default_organisation_name = "Neuvedeno"  # ... (the schema needs it, with an id)
 //!
 //! [meldeschein]
 //! token_lifetime = "5m"      # how long a Meldeschein JWT works
@@ -97,9 +100,12 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override configuration keys, with the key each sets.
-pub const ENV_VARS: [(&str, &str); 23] = [
+pub const ENV_VARS: [(&str, &str); 26] = [
     ("AUTHMOUNT_AMCR_TOKEN_TTL", "amcr.token_ttl"),
     ("AUTHMOUNT_AMCR_SCHEMA_VERSION", "amcr.schema_version"),
+    ("AUTHMOUNT_AMCR_DEFAULT_GROUP", "amcr.default_group"),
+    ("AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_ID", "amcr.default_organisation_id"),
+    ("AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_NAME", "amcr.default_organisation_name"),
     ("AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME", "meldeschein.token_lifetime"),
     ("AUTHMOUNT_MELDESCHEIN_QUERY_TOKEN", "meldeschein.query_token"),
     ("AUTHMOUNT_OZ_ACCESS_IDLE_TTL", "oz.access_idle_ttl"),
@@ -160,11 +166,35 @@ pub struct AmcrSection {
     pub token_ttl: Seconds,
     /// The AMCR schema version in the XML namespace (default `2.1`; the live system uses `2.2`).
     pub schema_version: String,
+    /// The `skupina` of a user without groups (default `Badatel`, the original's role of every
+    /// new account): the schema requires at least one.
+    pub default_group: String,
+    /// The `organizace` `id` of a user without an organisation (default `ORG-000000`).
+    pub default_organisation_id: String,
+    /// ... and its name (default `Neuvedeno`, "not given").
+    pub default_organisation_name: String,
 }
 
 impl Default for AmcrSection {
     fn default() -> Self {
-        Self { token_ttl: Seconds::from_secs(24 * 60 * 60), schema_version: "2.1".to_owned() }
+        let organisation = authmount::dialect::amcr::AmcrOrganisation::unspecified();
+        Self {
+            token_ttl: Seconds::from_secs(24 * 60 * 60),
+            schema_version: "2.1".to_owned(),
+            default_group: authmount::dialect::amcr::DEFAULT_GROUP.to_owned(),
+            default_organisation_id: organisation.id,
+            default_organisation_name: organisation.name,
+        }
+    }
+}
+
+impl AmcrSection {
+    /// The organisation of users without one.
+    pub fn default_organisation(&self) -> authmount::dialect::amcr::AmcrOrganisation {
+        authmount::dialect::amcr::AmcrOrganisation {
+            id: self.default_organisation_id.clone(),
+            name: self.default_organisation_name.clone(),
+        }
     }
 }
 
@@ -550,6 +580,9 @@ impl DemoConfig {
             match name.as_str() {
                 "AUTHMOUNT_AMCR_TOKEN_TTL" => self.amcr.token_ttl = value.parse().map_err(invalid)?,
                 "AUTHMOUNT_AMCR_SCHEMA_VERSION" => self.amcr.schema_version = value,
+                "AUTHMOUNT_AMCR_DEFAULT_GROUP" => self.amcr.default_group = value,
+                "AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_ID" => self.amcr.default_organisation_id = value,
+                "AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_NAME" => self.amcr.default_organisation_name = value,
                 "AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME" => {
                     self.meldeschein.token_lifetime = value.parse().map_err(invalid)?;
                 }
@@ -664,6 +697,9 @@ impl DemoConfig {
                     "minisass.reset_link_base must be an http(s) URL ending with / (such as https://app.example.org/reset/)",
                 );
             }
+        }
+        if self.amcr.default_group.trim().is_empty() || self.amcr.default_organisation_id.trim().is_empty() {
+            return invalid("amcr.default_group and amcr.default_organisation_id must not be empty");
         }
         let version = &self.amcr.schema_version;
         if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
@@ -836,6 +872,9 @@ mod tests {
         assert!(config.validate().is_err());
         let mut config = DemoConfig::default();
         config.amcr.schema_version = "2.1/../\"x".into();
+        assert!(config.validate().is_err());
+        let mut config = DemoConfig::default();
+        config.amcr.default_group = " ".into();
         assert!(config.validate().is_err());
     }
 

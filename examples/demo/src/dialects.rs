@@ -47,6 +47,8 @@ pub fn build(services: &Services, jwt: &JwtService, config: &DemoConfig) -> Resu
         .with_config(AmcrConfig {
             token_ttl: config.amcr.token_ttl.as_duration(),
             schema_version: config.amcr.schema_version.clone(),
+            default_group: config.amcr.default_group.clone(),
+            default_organisation: config.amcr.default_organisation(),
             ..AmcrConfig::default()
         })
         .with_config(MeldescheinConfig {

@@ -7,7 +7,8 @@
 //! authmount-demo [--addr 127.0.0.1:8080] [--framework axum|actix]
 //!                [--users STORE] [--tokens STORE] [--config FILE]
 //! authmount-demo useradd --username NAME (--password PW | --password-stdin)
-//!                [--email E] [--first-name F] [--last-name L] [--admin] [--attr KEY=JSON]...
+//!                [--email E] [--first-name F] [--last-name L] [--admin] [--group NAME]...
+//!                [--attr KEY=JSON]...
 //! ```
 //!
 //! ## Flags
@@ -32,6 +33,9 @@
 //! |---|---|
 //! | `AUTHMOUNT_AMCR_TOKEN_TTL` | `amcr.token_ttl` (`24h`) |
 //! | `AUTHMOUNT_AMCR_SCHEMA_VERSION` | `amcr.schema_version` (`2.1`) |
+//! | `AUTHMOUNT_AMCR_DEFAULT_GROUP` | `amcr.default_group` (`Badatel`: the `skupina` of a user without groups) |
+//! | `AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_ID` | `amcr.default_organisation_id` (`ORG-000000`: the `organizace` of a user without one) |
+//! | `AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_NAME` | `amcr.default_organisation_name` (`Neuvedeno`) |
 //! | `AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME` | `meldeschein.token_lifetime` (`5m`) |
 //! | `AUTHMOUNT_MELDESCHEIN_QUERY_TOKEN` | `meldeschein.query_token` (`false`) |
 //! | `AUTHMOUNT_OZ_ACCESS_IDLE_TTL` | `oz.access_idle_ttl` (`15m`) |
