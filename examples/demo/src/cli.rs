@@ -64,6 +64,12 @@ pub struct Cli {
     #[arg(long, env = "AUTHMOUNT_ADDR", value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
     pub addr: String,
 
+    /// Deliver mail (password-reset links) through this SMTP server, e.g. smtp://127.0.0.1:25 or
+    /// smtp://user:pass@host:587 (else: .eml files beside the database). Overrides mail.smtp;
+    /// prefer AUTHMOUNT_MAIL_SMTP for a URL with a password (the process list shows flags).
+    #[arg(long, value_name = "URL", value_parser = parse_secret)]
+    pub smtp: Option<Secret>,
+
     /// The web framework to serve with.
     #[arg(long, env = "AUTHMOUNT_FRAMEWORK", value_enum, default_value_t = Framework::Axum)]
     pub framework: Framework,
@@ -191,6 +197,10 @@ mod tests {
         assert_eq!(cli.users.to_string(), DEFAULT_STORE);
         assert_eq!(cli.tokens.to_string(), DEFAULT_STORE);
         assert!(cli.config.is_none());
+        assert!(cli.smtp.is_none());
+        let smtp = parse(&["--smtp", "smtp://ann:secret@127.0.0.1:2525"]).expect("valid");
+        assert_eq!(smtp.smtp.as_ref().map(Secret::expose), Some("smtp://ann:secret@127.0.0.1:2525"));
+        assert!(!format!("{smtp:?}").contains("secret"), "Debug masks the URL");
     }
 
     #[test]

@@ -49,11 +49,17 @@
 //! enabled = true             # answer the per-request token and user reads from memory
 //! capacity = 100000          # entries per cache (tokens, JWT revocation answers, users)
 //! max_staleness = "5s"       # a change made outside authmount is seen within this
+//!
+//! [mail]
+//! # smtp = "smtp://user:password@mail.example.org:587"  # deliver by SMTP (also --smtp URL);
+//! #                                                      # without it: one .eml file per message
+//! # dir = "mail"             # where the .eml files go (default: authmount-demo-mail beside the
+//! #                          # SQLite database, else in the working directory)
+//! from = "authmount demo <noreply@example.org>"   # the sender
 //! ```
 //!
-//! Password-reset mails of miniSASS are not delivered: the demo keeps at most
-//! [`MAIL_OUTBOX_LIMIT`](crate::mail::MAIL_OUTBOX_LIMIT) in memory and logs each one's recipient
-//! and subject (never the body, which holds the link). See [`crate::mail`].
+//! Mail (miniSASS's password-reset links) goes where `[mail]` says, see [`crate::mail`]: the log
+//! names each written file (or the SMTP delivery), never the body, which holds the link.
 //!
 //! Durations are whole seconds (`300`) or a number with a unit `s`, `m`, `h` or `d` (`"15m"`).
 //! Unknown keys are an error. Every key can be overridden by an environment variable named
@@ -100,7 +106,7 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override configuration keys, with the key each sets.
-pub const ENV_VARS: [(&str, &str); 26] = [
+pub const ENV_VARS: [(&str, &str); 29] = [
     ("AUTHMOUNT_AMCR_TOKEN_TTL", "amcr.token_ttl"),
     ("AUTHMOUNT_AMCR_SCHEMA_VERSION", "amcr.schema_version"),
     ("AUTHMOUNT_AMCR_DEFAULT_GROUP", "amcr.default_group"),
@@ -127,6 +133,9 @@ pub const ENV_VARS: [(&str, &str); 26] = [
     ("AUTHMOUNT_CACHE_ENABLED", "cache.enabled"),
     ("AUTHMOUNT_CACHE_CAPACITY", "cache.capacity"),
     ("AUTHMOUNT_CACHE_MAX_STALENESS", "cache.max_staleness"),
+    ("AUTHMOUNT_MAIL_SMTP", "mail.smtp"),
+    ("AUTHMOUNT_MAIL_DIR", "mail.dir"),
+    ("AUTHMOUNT_MAIL_FROM", "mail.from"),
 ];
 
 /// The least number of bytes of a configured JWT secret (HS256 keys are at least 256 bits).
@@ -156,6 +165,8 @@ pub struct DemoConfig {
     pub server: ServerSection,
     /// The read cache in front of the stores.
     pub cache: CacheSection,
+    /// Where mail goes.
+    pub mail: MailSection,
 }
 
 /// `[amcr]`.
@@ -397,6 +408,29 @@ impl CacheSection {
     }
 }
 
+/// `[mail]`: where the demo's mail goes ([`crate::mail`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSection {
+    /// Deliver through the SMTP server at this URL (`smtp://host:25`, `smtp://user:pass@host:587`,
+    /// `smtps://...`; printed masked). Default none: each message is a `.eml` file in
+    /// [`dir`](Self::dir). `--smtp URL` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<Secret>,
+    /// Where the `.eml` files go (default: `authmount-demo-mail` beside the SQLite database, else
+    /// in the working directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// The sender, `addr@host` or `Name <addr@host>` (default `authmount demo <noreply@example.org>`).
+    pub from: String,
+}
+
+impl Default for MailSection {
+    fn default() -> Self {
+        Self { smtp: None, dir: None, from: crate::mail::DEFAULT_FROM.to_owned() }
+    }
+}
+
 /// The longest `cache.max_staleness` accepted.
 const MAX_STALENESS_LIMIT: u64 = 5 * 60;
 
@@ -629,6 +663,9 @@ impl DemoConfig {
                 "AUTHMOUNT_CACHE_MAX_STALENESS" => {
                     self.cache.max_staleness = value.parse().map_err(invalid)?;
                 }
+                "AUTHMOUNT_MAIL_SMTP" => self.mail.smtp = Some(Secret::new(value)),
+                "AUTHMOUNT_MAIL_DIR" => self.mail.dir = Some(PathBuf::from(value)),
+                "AUTHMOUNT_MAIL_FROM" => self.mail.from = value,
                 other => {
                     let sections = [
                         "AMCR_",
@@ -639,6 +676,7 @@ impl DemoConfig {
                         "JWT_",
                         "COOKIES_",
                         "LOCKOUT_",
+                        "MAIL_",
                     ];
                     let in_a_section = other
                         .strip_prefix("AUTHMOUNT_")
@@ -719,6 +757,14 @@ impl DemoConfig {
                 || self.cache.max_staleness.0 > MAX_STALENESS_LIMIT)
         {
             return invalid("cache.capacity must be positive and cache.max_staleness between 1s and 5m");
+        }
+        if let Some(smtp) = &self.mail.smtp
+            && !(smtp.expose().starts_with("smtp://") || smtp.expose().starts_with("smtps://"))
+        {
+            return invalid("mail.smtp must be an smtp:// or smtps:// URL (such as smtp://127.0.0.1:25)");
+        }
+        if self.mail.from.trim().is_empty() {
+            return invalid("mail.from must not be empty");
         }
         if self.jwt.secret.as_ref().is_some_and(|secret| secret.expose().len() < MIN_SECRET_BYTES) {
             return Err(ConfigError::Invalid(format!(
@@ -876,6 +922,10 @@ mod tests {
         let mut config = DemoConfig::default();
         config.amcr.default_group = " ".into();
         assert!(config.validate().is_err());
+        let mut config = DemoConfig::default();
+        config.mail.smtp = Some(Secret::new("http://mail.example.org"));
+        let error = config.validate().expect_err("not SMTP").to_string();
+        assert!(error.contains("mail.smtp"), "{error}");
     }
 
     #[test]
