@@ -290,7 +290,10 @@ async fn user_info_is_valid_against_the_originals_schema() {
     // default group.
     let before = r#"<amcr:amcr xmlns:amcr="https://api.aiscr.cz/schema/amcr/2.1/"><amcr:uzivatel><amcr:ident_cely>U-1</amcr:ident_cely><amcr:jmeno/><amcr:prijmeni/><amcr:email/><amcr:organizace xml:lang="cs"/><amcr:aktivni>true</amcr:aktivni><amcr:admin>false</amcr:admin><amcr:superadmin>false</amcr:superadmin><amcr:datum_registrace>2025-03-28T09:15:00Z</amcr:datum_registrace></amcr:uzivatel></amcr:amcr>"#;
     let verdict = validate(&python, before);
-    assert!(verdict.starts_with("invalid") && verdict.contains("'id'") && verdict.contains("skupina"), "{verdict}");
+    assert!(
+        verdict.starts_with("invalid") && verdict.contains("'id'") && verdict.contains("skupina"),
+        "{verdict}"
+    );
 
     on_both_adapters(|t| {
         let python = python.clone();
@@ -298,10 +301,18 @@ async fn user_info_is_valid_against_the_originals_schema() {
             // demo: no groups, no organisation (the configured defaults fill both).
             let bare = user_info_of(&t, "demo", "demo").await;
             assert!(bare.contains(r#"<amcr:skupina xml:lang="cs">Badatel</amcr:skupina>"#), "{bare}");
-            assert!(bare.contains(r#"<amcr:organizace xml:lang="cs" id="ORG-000000">Neuvedeno</amcr:organizace>"#), "{bare}");
+            assert!(
+                bare.contains(
+                    r#"<amcr:organizace xml:lang="cs" id="ORG-000000">Neuvedeno</amcr:organizace>"#
+                ),
+                "{bare}"
+            );
             // ann: an organisation with an id, a person, one group; then several groups.
             let with_organisation = user_info_of(&t, "ann", PASSWORD).await;
-            assert!(with_organisation.contains(r#"id="ORG-7">Archeologický ústav &lt;AV&gt;"#), "{with_organisation}");
+            assert!(
+                with_organisation.contains(r#"id="ORG-7">Archeologický ústav &lt;AV&gt;"#),
+                "{with_organisation}"
+            );
             let groups = vec!["Badatel".to_owned(), "Archeolog".to_owned(), "Archivář".to_owned()];
             let update = ProfileUpdate { groups: Some(groups), ..Default::default() };
             t.fixture.services.users.update_profile(t.fixture.ann.id, update).await.expect("groups set");

@@ -123,20 +123,9 @@ async fn login_accepts_multipart_the_e_mail_and_a_trailing_slash() {
 async fn each_login_error_has_the_originals_message() {
     on_both_adapters(|t| async move {
         let none = t.client.post(LOGIN).form(&[]).send().await;
-        assert_container(
-            &none,
-            400,
-            &[
-                MISSING_USERNAME,
-                MISSING_PASSWORD,
-            ],
-        );
+        assert_container(&none, 400, &[MISSING_USERNAME, MISSING_PASSWORD]);
         let no_password = t.client.post(LOGIN).form(&[("userLogin.loginUsername", "ann")]).send().await;
-        assert_container(
-            &no_password,
-            400,
-            &[MISSING_PASSWORD],
-        );
+        assert_container(&no_password, 400, &[MISSING_PASSWORD]);
         let blank_user = credentials("  ", PASSWORD);
         let response = t.client.post(LOGIN).form(&pairs(&blank_user)).send().await;
         assert_container(&response, 400, &[MISSING_USERNAME]);
@@ -241,7 +230,6 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
         assert_container(&response, 200, &[]);
         whoami_with_query(&t, &by_query).await.assert_status(403);
         whoami_with_cookie(&t, &by_query).await.assert_status(403);
-
     })
     .await;
 }
@@ -274,7 +262,10 @@ async fn logout_without_a_live_session_is_a_bare_403() {
         t.client.post(LOGOUT).header("cookie", cookie.clone()).send().await.assert_status(200);
         let ended = t.client.post(LOGOUT).header("cookie", cookie).send().await;
         assert_bare_403(&ended);
-        assert_eq!(ended.header("set-cookie"), "session.tokenkey=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+        assert_eq!(
+            ended.header("set-cookie"),
+            "session.tokenkey=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
+        );
         assert_bare_403(&t.client.post(&format!("{LOGOUT}?session.tokenkey={key}")).send().await);
         assert_bare_403(&t.client.post(LOGOUT).header("cookie", "session.tokenkey=unknown").send().await);
         assert_bare_403(&t.client.post(LOGOUT).send().await);

@@ -82,9 +82,8 @@ async fn an_empty_requests_post_is_an_empty_form_and_a_sessionless_logout_a_bare
         let python = python.clone();
         async move {
             let script = localised(EMPTY_CLIENT, t.client.base());
-            let printed = tokio::task::spawn_blocking(move || run(&python, &script, &[]))
-                .await
-                .expect("script ran");
+            let printed =
+                tokio::task::spawn_blocking(move || run(&python, &script, &[])).await.expect("script ran");
             let lines: Vec<&str> = printed.lines().collect();
             assert_eq!(lines.first(), Some(&"sent 0 None"), "requests sends no type: {printed}");
             assert_eq!(

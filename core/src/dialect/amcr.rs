@@ -282,9 +282,7 @@ impl Inner {
     async fn user_info(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let user = self.gate.require_user(&request.head).await?;
         self.check_access(&user)?;
-        Ok(Reply::xml(StatusCode::OK, user_document(&user, &self.config))
-            .no_store()
-            .into_response())
+        Ok(Reply::xml(StatusCode::OK, user_document(&user, &self.config)).no_store().into_response())
     }
 }
 
@@ -392,14 +390,16 @@ fn user_document(user: &User, config: &AmcrConfig) -> String {
     w.leaf("amcr:aktivni", &[], boolean(user.is_active));
     w.leaf("amcr:admin", &[], boolean(user.is_admin));
     w.leaf("amcr:superadmin", &[], boolean(user.is_superuser));
-    let groups = if user.groups.is_empty() { std::slice::from_ref(&config.default_group) } else { &user.groups };
+    let groups =
+        if user.groups.is_empty() { std::slice::from_ref(&config.default_group) } else { &user.groups };
     for group in groups {
         w.leaf("amcr:skupina", &[("xml:lang", DEFAULT_LANG)], group);
     }
     for notifikace in list(user, "notifikace").iter().filter_map(text_of) {
         w.leaf("amcr:notifikace", &[], &notifikace);
     }
-    for pes in list(user, "hlidaci_pes").iter().filter_map(Labelled::from_value).filter_map(Labelled::with_id) {
+    for pes in list(user, "hlidaci_pes").iter().filter_map(Labelled::from_value).filter_map(Labelled::with_id)
+    {
         pes.write_with_lang(&mut w, "amcr:hlidaci_pes");
     }
     w.leaf("amcr:datum_registrace", &[], &rfc3339(user.created_at));

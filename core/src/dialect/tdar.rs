@@ -468,7 +468,8 @@ impl Inner {
             }
         }
         let body = self.renderer.document(&[], None, &[], StatusCode::OK);
-        let reply = self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, self.cleared_cookie()?);
+        let reply =
+            self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, self.cleared_cookie()?);
         Ok(reply.into_response())
     }
 

@@ -26,18 +26,17 @@ pub const DEFAULT_MAIL_DIR: &str = "authmount-demo-mail";
 /// The sender of the demo's mail (`mail.from`).
 pub const DEFAULT_FROM: &str = "authmount demo <noreply@example.org>";
 
-/// The mail transport `[mail]` chose.
-#[derive(Debug, Clone)]
-pub enum DemoMail {
-    /// One `.eml` file per message in a folder.
-    Files(FileMailer),
-    /// An SMTP server.
-    Smtp {
-        /// The mailer.
-        mailer: SmtpMailer,
-        /// The server's URL without its credentials, for the banner.
-        server: String,
-    },
+/// The mail transport `[mail]` chose, and what the banner says of it. Cheap to clone.
+#[derive(Clone)]
+pub struct DemoMail {
+    mailer: Arc<dyn Mailer>,
+    description: String,
+}
+
+impl std::fmt::Debug for DemoMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoMail").field("description", &self.description).finish_non_exhaustive()
+    }
 }
 
 impl DemoMail {
@@ -54,41 +53,33 @@ impl DemoMail {
     /// assert_eq!(files.describe(), format!("written as .eml files to {} (each file's path is logged)", dir.display()));
     ///
     /// let smtp = MailSection { smtp: Some(authmount_demo::config::Secret::new("smtp://ann:secret@127.0.0.1:2525")), ..Default::default() };
-    /// let described = DemoMail::from_config(&smtp, &dir)?.describe();
-    /// assert_eq!(described, "sent to the SMTP server smtp://ann:****@127.0.0.1:2525");
+    /// let by_smtp = DemoMail::from_config(&smtp, &dir)?;
+    /// assert_eq!(by_smtp.describe(), "sent to the SMTP server smtp://ann:****@127.0.0.1:2525");
     /// # std::fs::remove_dir_all(&dir).ok();
     /// # Ok::<(), authmount_demo::DemoError>(())
     /// ```
     pub fn from_config(section: &MailSection, default_dir: &Path) -> Result<Self, DemoError> {
         let unusable = |error: authmount::mailer::MailError| DemoError::Usage(format!("[mail]: {error}"));
-        match &section.smtp {
-            Some(url) => {
-                let mailer = SmtpMailer::from_url(url.expose(), &section.from).map_err(unusable)?;
-                Ok(Self::Smtp { mailer, server: StoreSpec::mask(url.expose()) })
-            }
-            None => {
-                let dir = section.dir.clone().unwrap_or_else(|| default_dir.to_path_buf());
-                Ok(Self::Files(FileMailer::new(dir, section.from.clone()).map_err(unusable)?))
-            }
+        if let Some(url) = &section.smtp {
+            let mailer = SmtpMailer::from_url(url.expose(), &section.from).map_err(unusable)?;
+            let description = format!("sent to the SMTP server {}", StoreSpec::mask(url.expose()));
+            return Ok(Self { mailer: Arc::new(mailer), description });
         }
+        let dir = section.dir.clone().unwrap_or_else(|| default_dir.to_path_buf());
+        let files = FileMailer::new(dir, section.from.clone()).map_err(unusable)?;
+        let description =
+            format!("written as .eml files to {} (each file's path is logged)", files.dir().display());
+        Ok(Self { mailer: Arc::new(files), description })
     }
 
     /// The mailer to hand to the dialects.
     pub fn mailer(&self) -> Arc<dyn Mailer> {
-        match self {
-            Self::Files(files) => Arc::new(files.clone()),
-            Self::Smtp { mailer, .. } => Arc::new(mailer.clone()),
-        }
+        self.mailer.clone()
     }
 
     /// Where mail goes, for the start banner (no credentials).
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Files(files) => {
-                format!("written as .eml files to {} (each file's path is logged)", files.dir().display())
-            }
-            Self::Smtp { server, .. } => format!("sent to the SMTP server {server}"),
-        }
+    pub fn describe(&self) -> &str {
+        &self.description
     }
 }
 
@@ -118,7 +109,8 @@ mod tests {
             from: from.to_owned(),
             dir: None,
         };
-        for (smtp, from) in [("http://user:secret@host", DEFAULT_FROM), ("smtp://host:25", "not an address")] {
+        for (smtp, from) in [("http://user:secret@host", DEFAULT_FROM), ("smtp://host:25", "not an address")]
+        {
             let error = DemoMail::from_config(&section(smtp, from), &dir).expect_err("refused");
             assert_eq!(error.exit_code(), 2, "{error}");
             assert!(!error.to_string().contains("secret"), "{error}");

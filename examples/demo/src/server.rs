@@ -344,7 +344,7 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
         secret: &secret.source,
         demo_password: demo_password.as_deref(),
         dialects: &dialects,
-        mail: mail.describe(),
+        mail: mail.describe().to_owned(),
     };
     let _ = out.write_all(banner.render().as_bytes());
     let _ = out.flush();
@@ -583,7 +583,10 @@ mod tests {
         assert_eq!(curls[4], "curl -sS -b tdar-cookies.txt 'http://127.0.0.1:8080/api/whoami'");
         assert!(curls[5].contains("/authentication/api/token/"));
         assert!(text.contains("http://127.0.0.1:8080/minisass.html"), "{text}");
-        assert!(text.contains("\nmail (password-reset links): written as .eml files to authmount-demo-mail"), "{text}");
+        assert!(
+            text.contains("\nmail (password-reset links): written as .eml files to authmount-demo-mail"),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with(READY_LINE));
         assert!(!text.contains("never-printed") && text.contains("****"), "{text}");
         assert!(!text.contains(":pw@"), "{text}");

@@ -1128,7 +1128,8 @@ async fn complete_reset(client: &reqwest::Client, server: &Server, link: &str, o
     login(client, server, "/api/token/", "demo", new_password).await;
     let old = json!({"username": "demo", "password": old_password}).to_string();
     let refused =
-        send(client.post(server.url("/api/token/")).header("content-type", "application/json").body(old)).await;
+        send(client.post(server.url("/api/token/")).header("content-type", "application/json").body(old))
+            .await;
     assert_eq!(refused.status, 400, "the old password is gone: {}", refused.text);
 }
 
@@ -1149,8 +1150,7 @@ async fn a_reset_mailed_by_smtp_can_be_followed(framework: &str) {
     let message = sink.first_message();
     let (head, body) = message.split_once("\n\n").expect("head and body");
     assert_eq!(
-        head,
-        "rcpt: demo@example.org\nto: demo@example.org\nsubject: Reset your miniSASS password",
+        head, "rcpt: demo@example.org\nto: demo@example.org\nsubject: Reset your miniSASS password",
         "{message}"
     );
     let link = reset_link(body);
@@ -1193,7 +1193,10 @@ async fn a_reset_written_to_a_file_can_be_followed(framework: &str) {
     request_reset(&client, &server).await;
     let file = wait_for_file(&folder, ".eml");
     let text = std::fs::read_to_string(&file).expect("readable");
-    assert!(text.contains("\r\nTo: demo@example.org\r\n") && text.contains("\r\nSubject: Reset your miniSASS password\r\n"));
+    assert!(
+        text.contains("\r\nTo: demo@example.org\r\n")
+            && text.contains("\r\nSubject: Reset your miniSASS password\r\n")
+    );
     let link = reset_link(&text);
     let token = link.trim_end_matches('/').rsplit('/').next().expect("token").to_owned();
     let name = file.file_name().expect("a name").to_string_lossy().into_owned();
@@ -1228,7 +1231,8 @@ async fn the_readmes_reset_walk_through_works_as_written() {
     const README: &str = include_str!("../../../README.md");
     let marker = "<!-- reset walk-through:";
     let block = README.split(marker).nth(1).expect("the README has the walk-through");
-    let block = block.split("```sh\n").nth(1).and_then(|rest| rest.split("\n```").next()).expect("a sh block");
+    let block =
+        block.split("```sh\n").nth(1).and_then(|rest| rest.split("\n```").next()).expect("a sh block");
     let mut lines = block.lines();
     assert!(lines.next().is_some_and(|first| first.starts_with("cargo run -p authmount-demo")), "{block}");
     let script: String = lines.map(|line| format!("{line}\n")).collect();
@@ -1243,7 +1247,8 @@ async fn the_readmes_reset_walk_through_works_as_written() {
     // The mail is written from a spawned task: the script's `cat` runs once it is there.
     let (request, rest) = script.split_once("cat authmount-demo-mail").expect("the cat line");
     let output = |script: &str| {
-        let output = Command::new("bash").current_dir(&dir).arg("-c").arg(script).output().expect("bash runs");
+        let output =
+            Command::new("bash").current_dir(&dir).arg("-c").arg(script).output().expect("bash runs");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         assert!(output.status.success(), "{script}\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
         stdout
