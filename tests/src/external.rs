@@ -34,6 +34,25 @@ pub fn python(suite: &str) -> Option<String> {
     None
 }
 
+/// The Python of [`python`] when it can import `module` as well (a package scripts/test
+/// installs into its virtualenv, such as `xmlschema`); `None` after a notice on a developer
+/// machine without it, a failure under `CI=true`.
+pub fn python_with(suite: &str, module: &str) -> Option<String> {
+    let python = python(suite)?;
+    let imports = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if imports {
+        Some(python)
+    } else {
+        skip_or_fail(suite, &format!("{python} cannot import {module} (scripts/test installs it)"));
+        None
+    }
+}
+
 /// Whether curl is installed (a notice, or a failure under `CI=true`, when not).
 pub fn curl(suite: &str) -> bool {
     let found =

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use authmount::user::ProfileUpdate;
+use authmount_conformance::external::{python_with, run_script};
 use authmount_conformance::{Case, PASSWORD, on_both_adapters};
 use serde_json::json;
 
@@ -243,6 +245,88 @@ async fn the_amcr_gate_protects_app_routes() {
         let anonymous = t.client.get("/app/amcr/whoami").send().await;
         anonymous.assert_status(401);
         assert_eq!(anonymous.json(), json!({"detail": "Authentication credentials were not provided."}));
+    })
+    .await;
+}
+
+/// The original's `uzivatelType` and the types it uses (tests/schemas/amcr-uzivatel.xsd notes
+/// the source), in the original's namespace.
+const USER_SCHEMA: &str = include_str!("../schemas/amcr-uzivatel.xsd");
+const SCHEMA_NAMESPACE: &str = "https://api.aiscr.cz/schema/amcr/2.2/";
+const VALIDATOR: &str = include_str!("../clients/xsd_validate.py");
+const SCHEMA_SUITE: &str = "the AMCR schema validation";
+
+/// What the validator says of `document` against [`USER_SCHEMA`] moved to the namespace the
+/// suite's dialect writes (its default, schema version 2.1): `valid`, or `invalid` and the
+/// reasons.
+fn validate(python: &str, document: &str) -> String {
+    let namespace = "https://api.aiscr.cz/schema/amcr/2.1/";
+    assert!(document.contains(&format!("xmlns:amcr=\"{namespace}\"")), "{document}");
+    let schema = USER_SCHEMA.replace(SCHEMA_NAMESPACE, namespace);
+    let dir = std::env::temp_dir().join(format!("authmount-amcr-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("uzivatel-{}.xsd", authmount_conformance::client::unique_suffix()));
+    std::fs::write(&path, schema).expect("schema written");
+    let verdict = run_script(python, VALIDATOR, "py", document, &[path.to_str().expect("UTF-8 path")]);
+    let _ = std::fs::remove_file(&path);
+    verdict
+}
+
+async fn user_info_of(t: &Case, username: &str, password: &str) -> String {
+    let response =
+        t.client.post(TOKEN_AUTH).json(&json!({"username": username, "password": password})).send().await;
+    response.assert_status(200);
+    let token = response.json()["token"].as_str().expect("a token").to_owned();
+    t.client.secret(&token);
+    let info = user_info(t, &format!("Bearer {token}")).await;
+    info.assert_status(200);
+    info.text()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_info_is_valid_against_the_originals_schema() {
+    let Some(python) = python_with(SCHEMA_SUITE, "xmlschema") else { return };
+    // The validator refuses what the schema forbids: a user without a group, as before the
+    // default group.
+    let before = r#"<amcr:amcr xmlns:amcr="https://api.aiscr.cz/schema/amcr/2.1/"><amcr:uzivatel><amcr:ident_cely>U-1</amcr:ident_cely><amcr:jmeno/><amcr:prijmeni/><amcr:email/><amcr:organizace xml:lang="cs"/><amcr:aktivni>true</amcr:aktivni><amcr:admin>false</amcr:admin><amcr:superadmin>false</amcr:superadmin><amcr:datum_registrace>2025-03-28T09:15:00Z</amcr:datum_registrace></amcr:uzivatel></amcr:amcr>"#;
+    let verdict = validate(&python, before);
+    assert!(
+        verdict.starts_with("invalid") && verdict.contains("'id'") && verdict.contains("skupina"),
+        "{verdict}"
+    );
+
+    on_both_adapters(|t| {
+        let python = python.clone();
+        async move {
+            // demo: no groups, no organisation (the configured defaults fill both).
+            let bare = user_info_of(&t, "demo", "demo").await;
+            assert!(bare.contains(r#"<amcr:skupina xml:lang="cs">Badatel</amcr:skupina>"#), "{bare}");
+            assert!(
+                bare.contains(
+                    r#"<amcr:organizace xml:lang="cs" id="ORG-000000">Neuvedeno</amcr:organizace>"#
+                ),
+                "{bare}"
+            );
+            // ann: an organisation with an id, a person, one group; then several groups.
+            let with_organisation = user_info_of(&t, "ann", PASSWORD).await;
+            assert!(
+                with_organisation.contains(r#"id="ORG-7">Archeologický ústav &lt;AV&gt;"#),
+                "{with_organisation}"
+            );
+            let groups = vec!["Badatel".to_owned(), "Archeolog".to_owned(), "Archivář".to_owned()];
+            let update = ProfileUpdate { groups: Some(groups), ..Default::default() };
+            t.fixture.services.users.update_profile(t.fixture.ann.id, update).await.expect("groups set");
+            let several_groups = user_info_of(&t, "ann", PASSWORD).await;
+            assert_eq!(several_groups.matches("<amcr:skupina ").count(), 3, "{several_groups}");
+            let verdicts = tokio::task::spawn_blocking(move || {
+                [bare, with_organisation, several_groups].map(|document| validate(&python, &document))
+            })
+            .await
+            .expect("validated");
+            for verdict in verdicts {
+                assert_eq!(verdict, "valid\n");
+            }
+        }
     })
     .await;
 }

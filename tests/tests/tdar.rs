@@ -11,6 +11,10 @@ const LOGOUT: &str = "/api/logout";
 const WHOAMI: &str = "/app/tdar/whoami";
 const XML: &str = "application/xml;charset=UTF-8";
 const ROOT_ATTRIBUTES: &str = "xsi:schemaLocation=\"http://localhost:8180/schema/current schema.xsd\" xmlns:tdar=\"http://www.tdar.org/namespace\" xmlns:ns3=\"http://archaeologydataservice.ac.uk/tag/schema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
+/// The original's field errors (`tdar-messages.properties`: `loginController.error_missing_username`,
+/// `loginController.error_choose_password`), as Struts prefixes them.
+const MISSING_USERNAME: &str = "Field Error userLogin.loginUsername: Please enter a username";
+const MISSING_PASSWORD: &str = "Field Error userLogin.loginPassword: Please enter a password";
 const AUTHENTICATION_FAILED: &str = "Could not authenticate: Authentication failed.  Please check that your username and password were entered correctly.";
 
 fn credentials(username: &str, password: &str) -> [(&'static str, String); 2] {
@@ -119,23 +123,12 @@ async fn login_accepts_multipart_the_e_mail_and_a_trailing_slash() {
 async fn each_login_error_has_the_originals_message() {
     on_both_adapters(|t| async move {
         let none = t.client.post(LOGIN).form(&[]).send().await;
-        assert_container(
-            &none,
-            400,
-            &[
-                "Field Error userLogin.loginUsername: Please enter a username",
-                "Field Error userLogin.loginPassword: Please enter your password",
-            ],
-        );
+        assert_container(&none, 400, &[MISSING_USERNAME, MISSING_PASSWORD]);
         let no_password = t.client.post(LOGIN).form(&[("userLogin.loginUsername", "ann")]).send().await;
-        assert_container(
-            &no_password,
-            400,
-            &["Field Error userLogin.loginPassword: Please enter your password"],
-        );
+        assert_container(&no_password, 400, &[MISSING_PASSWORD]);
         let blank_user = credentials("  ", PASSWORD);
         let response = t.client.post(LOGIN).form(&pairs(&blank_user)).send().await;
-        assert_container(&response, 400, &["Field Error userLogin.loginUsername: Please enter a username"]);
+        assert_container(&response, 400, &[MISSING_USERNAME]);
 
         for (username, password) in
             [("ann", "wrong password"), ("nobody", PASSWORD), ("ivan", "wrong password")]
@@ -183,6 +176,8 @@ async fn other_body_types_are_415_and_oversized_bodies_413() {
         assert_container(&json, 415, &["Unsupported media type &quot;application/json&quot; in request."]);
         let xml = t.client.post(LOGIN).raw("text/xml", "<root/>").send().await;
         xml.assert_status(415);
+        let untyped = t.client.post(LOGIN).body("userLogin.loginUsername=ann").send().await;
+        assert_container(&untyped, 415, &["Unsupported media type &quot;&quot; in request."]);
 
         let huge = credentials(&"a".repeat(70_000), PASSWORD);
         let oversized = t.client.post(LOGIN).form(&pairs(&huge)).send().await;
@@ -235,12 +230,45 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
         assert_container(&response, 200, &[]);
         whoami_with_query(&t, &by_query).await.assert_status(403);
         whoami_with_cookie(&t, &by_query).await.assert_status(403);
+    })
+    .await;
+}
 
-        // Without a live session there is nothing to end: still 200.
-        let again = t.client.post(LOGOUT).header("cookie", format!("session.tokenkey={key}")).send().await;
-        assert_container(&again, 200, &[]);
-        let bare = t.client.post(LOGOUT).send().await;
-        assert_container(&bare, 200, &[]);
+#[tokio::test]
+async fn an_empty_post_without_content_type_is_an_empty_form() {
+    on_both_adapters(|t| async move {
+        // What `requests.post(url, data={})` sends: `Content-Length: 0`, no Content-Type.
+        let empty = t.client.post(LOGIN).header("content-length", "0").send().await;
+        assert_container(&empty, 400, &[MISSING_USERNAME, MISSING_PASSWORD]);
+        assert!(!empty.has_header("set-cookie"));
+    })
+    .await;
+}
+
+/// The original's logout without a live session: 403, nothing in the body (its authenticated
+/// interceptor stack answers before the action runs).
+#[track_caller]
+fn assert_bare_403(response: &Response) {
+    response.assert_status(403);
+    assert_eq!(response.text(), "", "an empty body");
+    assert!(!response.has_header("content-type"));
+}
+
+#[tokio::test]
+async fn logout_without_a_live_session_is_a_bare_403() {
+    on_both_adapters(|t| async move {
+        let key = login(&t).await;
+        let cookie = format!("session.tokenkey={key}");
+        t.client.post(LOGOUT).header("cookie", cookie.clone()).send().await.assert_status(200);
+        let ended = t.client.post(LOGOUT).header("cookie", cookie).send().await;
+        assert_bare_403(&ended);
+        assert_eq!(
+            ended.header("set-cookie"),
+            "session.tokenkey=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
+        );
+        assert_bare_403(&t.client.post(&format!("{LOGOUT}?session.tokenkey={key}")).send().await);
+        assert_bare_403(&t.client.post(LOGOUT).header("cookie", "session.tokenkey=unknown").send().await);
+        assert_bare_403(&t.client.post(LOGOUT).send().await);
     })
     .await;
 }

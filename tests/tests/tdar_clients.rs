@@ -11,6 +11,7 @@ use authmount_conformance::{PASSWORD, on_both_adapters};
 
 const SESSION_CLIENT: &str = include_str!("../clients/tdar_session.py");
 const QUERY_CLIENT: &str = include_str!("../clients/tdar_query.py");
+const EMPTY_CLIENT: &str = include_str!("../clients/tdar_empty.py");
 
 const SUITE: &str = "the tDAR client tests";
 
@@ -69,6 +70,29 @@ async fn the_api_token_works_as_a_query_parameter() {
                 "{printed}"
             );
             assert_eq!(&lines[2..], ["anonymous 403", "logout 200", "after 403"], "{printed}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_requests_post_is_an_empty_form_and_a_sessionless_logout_a_bare_403() {
+    let Some(python) = python(SUITE) else { return };
+    on_both_adapters(|t| {
+        let python = python.clone();
+        async move {
+            let script = localised(EMPTY_CLIENT, t.client.base());
+            let printed =
+                tokio::task::spawn_blocking(move || run(&python, &script, &[])).await.expect("script ran");
+            let lines: Vec<&str> = printed.lines().collect();
+            assert_eq!(lines.first(), Some(&"sent 0 None"), "requests sends no type: {printed}");
+            assert_eq!(
+                lines[1],
+                "empty 400 ['Field Error userLogin.loginUsername: Please enter a username', \
+                 'Field Error userLogin.loginPassword: Please enter a password']",
+                "{printed}"
+            );
+            assert_eq!(lines[2], "logout 403 b''", "{printed}");
         }
     })
     .await;

@@ -27,20 +27,26 @@
 //! | `ident_cely` | attribute `ident_cely`, else `U-` and the id zero-padded to 6 digits (`U-000042`) | string |
 //! | `jmeno`, `prijmeni` | `first_name`, `last_name` | |
 //! | `email` | `email` (empty element when none) | |
-//! | `osoba`? (`@id`) | attribute `osoba` | `{"id": "OS-...", "name": "..."}` |
+//! | `osoba`? (`@id`) | attribute `osoba` (left out without an `id`) | `{"id": "OS-...", "name": "..."}` |
 //! | `orcid`? | attribute `orcid` | string |
-//! | `organizace` (`@xml:lang`, `@id`) | attribute `organizace` (empty element, `xml:lang="cs"`, when absent) | `{"id": "ORG-...", "name": "...", "lang": "cs"}` (`lang` optional, default `cs`) |
+//! | `organizace` (`@xml:lang`, `@id`) | attribute `organizace`; when absent or without an `id`, [`AmcrConfig::default_organisation`] | `{"id": "ORG-...", "name": "...", "lang": "cs"}` (`lang` optional, default `cs`) |
 //! | `jazyk`? | attribute `jazyk` | string |
 //! | `telefon`? | attribute `telefon` | string |
 //! | `aktivni`, `admin`, `superadmin` | `is_active`, `is_admin`, `is_superuser` (`true`/`false`) | |
-//! | `skupina`* (`@xml:lang="cs"`) | `groups`, in order | |
+//! | `skupina`+ (`@xml:lang="cs"`) | `groups`, in order; a user without groups gets [`AmcrConfig::default_group`] | |
 //! | `notifikace`* | attribute `notifikace` | `["...", ...]` |
-//! | `hlidaci_pes`* (`@xml:lang`, `@id`) | attribute `hlidaci_pes` | `[{"id": "ruian-...", "name": "...", "lang": "cs"}, ...]` (`lang` optional) |
+//! | `hlidaci_pes`* (`@xml:lang`, `@id`) | attribute `hlidaci_pes` (entries without an `id` left out) | `[{"id": "ruian-...", "name": "...", "lang": "cs"}, ...]` (`lang` optional) |
 //! | `datum_registrace` | `created_at`, RFC 3339 in UTC | |
-//! | `historie`* | attribute `historie` | `[{"id", "datum_zmeny", "uzivatel", "poznamka"?, "typ_zmeny"}, ...]`; `uzivatel` may be a string or `{"id", "name"}` (then written with `@id`) |
+//! | `historie`* | attribute `historie` | `[{"id", "datum_zmeny", "uzivatel", "poznamka"?, "typ_zmeny"}, ...]`; `uzivatel` may be a string (the user's `ident_cely`, written as text and `@id`, as the original does) or `{"id", "name"}` |
 //!
 //! Strings may also be given as numbers. Optional elements whose attribute is absent (or not of
 //! the shape above) are left out; all text and attribute values are escaped.
+//!
+//! The document is valid against the original's schema (`amcr.xsd` of ARUP-CAS/aiscr-webamcr,
+//! type `uzivatelType`): elements in its order, at least one `skupina`, an `id` on every
+//! reference (`organizace`, `osoba`, `hlidaci_pes`, a change's `uzivatel`). Values taken from
+//! attributes must have the XSD's types themselves (`datum_zmeny` an `xs:dateTime`, `orcid` a
+//! URI).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -92,6 +98,39 @@ pub struct AmcrConfig {
     /// `uzivatel-info` answer 403 `{"detail": "You do not have permission to perform this
     /// action."}`. Default: none.
     pub required_group: Option<String>,
+    /// The `skupina` of a user without groups: the schema requires at least one. Default
+    /// [`DEFAULT_GROUP`] (`Badatel`, the role the original gives every new account).
+    pub default_group: String,
+    /// The `organizace` of a user whose `organizace` attribute is absent or has no `id`: the
+    /// schema requires the element with an `id`. Default [`AmcrOrganisation::unspecified`]
+    /// (`ORG-000000`, `Neuvedeno`).
+    pub default_organisation: AmcrOrganisation,
+}
+
+/// The group the original gives every new account (its role `ROLE_BADATEL_ID`, "researcher"),
+/// the default of [`AmcrConfig::default_group`].
+pub const DEFAULT_GROUP: &str = "Badatel";
+
+/// An organisation as `uzivatel-info` writes it: `<amcr:organizace xml:lang="cs" id="...">name</amcr:organizace>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmcrOrganisation {
+    /// Its identifier (the original's `ORG-` + 6 digits).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl AmcrOrganisation {
+    /// `ORG-000000` named `Neuvedeno` ("not given"), the default of
+    /// [`AmcrConfig::default_organisation`].
+    ///
+    /// ```
+    /// let unspecified = authmount::dialect::amcr::AmcrOrganisation::unspecified();
+    /// assert_eq!((unspecified.id.as_str(), unspecified.name.as_str()), ("ORG-000000", "Neuvedeno"));
+    /// ```
+    pub fn unspecified() -> Self {
+        Self { id: "ORG-000000".to_owned(), name: "Neuvedeno".to_owned() }
+    }
 }
 
 impl Default for AmcrConfig {
@@ -101,6 +140,8 @@ impl Default for AmcrConfig {
             schema_version: "2.1".to_owned(),
             invalid_credentials_status: StatusCode::UNAUTHORIZED,
             required_group: None,
+            default_group: DEFAULT_GROUP.to_owned(),
+            default_organisation: AmcrOrganisation::unspecified(),
         }
     }
 }
@@ -196,7 +237,7 @@ impl Amcr {
     /// The `amcr:amcr` document describing `user`, as `GET /api/uzivatel-info/` sends it (see
     /// the [module docs](self) for where each element comes from).
     pub fn user_document(&self, user: &User) -> String {
-        user_document(user, &self.inner.config.namespace())
+        user_document(user, &self.inner.config)
     }
 }
 
@@ -241,9 +282,7 @@ impl Inner {
     async fn user_info(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let user = self.gate.require_user(&request.head).await?;
         self.check_access(&user)?;
-        Ok(Reply::xml(StatusCode::OK, user_document(&user, &self.config.namespace()))
-            .no_store()
-            .into_response())
+        Ok(Reply::xml(StatusCode::OK, user_document(&user, &self.config)).no_store().into_response())
     }
 }
 
@@ -287,10 +326,14 @@ impl Labelled {
     }
 
     fn write_with_id(&self, w: &mut XmlWriter, name: &str) {
-        match &self.id {
-            Some(id) => w.leaf(name, &[("id", id)], &self.name),
-            None => w.leaf(name, &[], &self.name),
-        };
+        if let Some(id) = &self.id {
+            w.leaf(name, &[("id", id)], &self.name);
+        }
+    }
+
+    /// The reference itself when it has an `id` (the schema's `refType` requires one).
+    fn with_id(self) -> Option<Self> {
+        self.id.is_some().then_some(self)
     }
 }
 
@@ -303,8 +346,9 @@ fn list<'u>(user: &'u User, key: &str) -> &'u [Value] {
     user.attribute(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
-/// Builds the `amcr:amcr` document for `user` in namespace `namespace`.
-fn user_document(user: &User, namespace: &str) -> String {
+/// Builds the `amcr:amcr` document for `user` with the namespace and defaults of `config`.
+fn user_document(user: &User, config: &AmcrConfig) -> String {
+    let namespace = &config.namespace();
     let location = format!("{namespace} {namespace}amcr.xsd");
     let text = |key: &str| user.attribute(key).and_then(text_of);
     let mut w = XmlWriter::new(XmlDeclaration::Lxml).pretty();
@@ -331,7 +375,11 @@ fn user_document(user: &User, namespace: &str) -> String {
     }
     user.attribute("organizace")
         .and_then(Labelled::from_value)
-        .unwrap_or_default()
+        .and_then(Labelled::with_id)
+        .unwrap_or_else(|| {
+            let fallback = &config.default_organisation;
+            Labelled { id: Some(fallback.id.clone()), name: fallback.name.clone(), lang: None }
+        })
         .write_with_lang(&mut w, "amcr:organizace");
     if let Some(jazyk) = text("jazyk") {
         w.leaf("amcr:jazyk", &[], &jazyk);
@@ -342,13 +390,16 @@ fn user_document(user: &User, namespace: &str) -> String {
     w.leaf("amcr:aktivni", &[], boolean(user.is_active));
     w.leaf("amcr:admin", &[], boolean(user.is_admin));
     w.leaf("amcr:superadmin", &[], boolean(user.is_superuser));
-    for group in &user.groups {
+    let groups =
+        if user.groups.is_empty() { std::slice::from_ref(&config.default_group) } else { &user.groups };
+    for group in groups {
         w.leaf("amcr:skupina", &[("xml:lang", DEFAULT_LANG)], group);
     }
     for notifikace in list(user, "notifikace").iter().filter_map(text_of) {
         w.leaf("amcr:notifikace", &[], &notifikace);
     }
-    for pes in list(user, "hlidaci_pes").iter().filter_map(Labelled::from_value) {
+    for pes in list(user, "hlidaci_pes").iter().filter_map(Labelled::from_value).filter_map(Labelled::with_id)
+    {
         pes.write_with_lang(&mut w, "amcr:hlidaci_pes");
     }
     w.leaf("amcr:datum_registrace", &[], &rfc3339(user.created_at));
@@ -357,11 +408,10 @@ fn user_document(user: &User, namespace: &str) -> String {
         w.start("amcr:historie", &[]);
         w.leaf("amcr:id", &[], &field("id"));
         w.leaf("amcr:datum_zmeny", &[], &field("datum_zmeny"));
-        entry
-            .get("uzivatel")
-            .and_then(Labelled::from_value)
-            .unwrap_or_default()
-            .write_with_id(&mut w, "amcr:uzivatel");
+        let mut by = entry.get("uzivatel").and_then(Labelled::from_value).unwrap_or_default();
+        // The original writes the user's ident_cely as both text and id.
+        by.id.get_or_insert_with(|| by.name.clone());
+        by.write_with_id(&mut w, "amcr:uzivatel");
         if let Some(poznamka) = entry.get("poznamka").and_then(text_of) {
             w.leaf("amcr:poznamka", &[], &poznamka);
         }

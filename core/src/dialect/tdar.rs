@@ -4,7 +4,7 @@
 //! | endpoint | what it does |
 //! |---|---|
 //! | `POST /api/login` | form fields `userLogin.loginUsername`, `userLogin.loginPassword` (form-urlencoded or multipart) → 200 container with `username`, `sessionKeyName`, `apiToken`, the terms-of-use message; sets the session cookie |
-//! | `POST /api/logout` | no parameters: ends the session of the cookie or query key, clears the cookie → 200 container |
+//! | `POST /api/logout` | no parameters: ends the session of the cookie or query key, clears the cookie → 200 container; without a live session 403 with an empty body |
 //!
 //! Every answer, errors included, is `application/xml;charset=UTF-8`: a `tdar:resultContainer`
 //! in the namespace `http://www.tdar.org/namespace` as JAXB writes it (`standalone="yes"`
@@ -14,13 +14,14 @@
 //!
 //! | status | when | `tdar:errors` |
 //! |---|---|---|
-//! | 400 | a field missing or empty (both are reported, username first) | [`MISSING_USERNAME`], [`MISSING_PASSWORD`] |
+//! | 400 | a field missing or empty (both are reported, username first); an empty body without `Content-Type` is an empty form | [`MISSING_USERNAME`], [`MISSING_PASSWORD`] |
 //! | 400 | unknown user or wrong password | [`AUTHENTICATION_FAILED`] |
 //! | 400 | right password, deactivated account | [`ACCOUNT_INACTIVE`] |
 //! | 400 | right password, not in [`TdarConfig::api_group`] | [`NO_API_ACCESS`] |
-//! | 400 / 413 / 415 | a malformed, oversized or non-form body | the codec's message |
+//! | 400 / 413 / 415 | a malformed, oversized or non-form body (a non-empty body without `Content-Type` is 415) | the codec's message |
 //! | 405 (`Allow: POST`) | any other method, `OPTIONS` and `HEAD` included | `Method GET not allowed.` |
 //! | 403 | (gate, logout) a state-changing request riding on the cookie from another site | [`CROSS_SITE_REFUSED`](crate::api::CROSS_SITE_REFUSED) |
+//! | 403, empty body | (logout) no session key, or an unknown, expired, ended or malformed one | none |
 //! | 403 | (gate) no session key | [`NOT_LOGGED_IN`] |
 //! | 403 | (gate) an unknown, expired, ended or malformed key | [`SESSION_INVALID`] |
 //! | 403 | (gate) the account was deactivated | [`ACCOUNT_INACTIVE`] |
@@ -51,15 +52,24 @@
 //! `?session.tokenkey=` should send that header themselves.
 //!
 //! The gate of [`Tdar`] ([`Dialect::gate`](super::Dialect::gate)) turns on the
-//! [cross-site protection](Gate::with_cross_site_protection) of cookie sessions; logout goes through the same check. Logout is idempotent: without a live
-//! session it answers 200 too (and clears the cookie).
+//! [cross-site protection](Gate::with_cross_site_protection) of cookie sessions; logout goes
+//! through the same check. Logout without a live session (no key, or an unknown, expired or
+//! ended one) answers 403 with an empty body, as the original's `ApiAuthenticationController`
+//! does (its `authenticatedStack` with `@HttpForbiddenErrorResponseOnly`); it still clears the
+//! cookie, which holds nothing worth keeping.
+//!
+//! ## Clients that post nothing
+//!
+//! `requests.post(url, data={})` sends `Content-Length: 0` and no `Content-Type`; Struts reads
+//! that as a form without fields. So does the login: an empty body without `Content-Type` is an
+//! empty form, answered 400 with both field errors. A non-empty body still needs a form type.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use cookie::Cookie;
-use http::header::SET_COOKIE;
+use http::header::{CONTENT_TYPE, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value};
@@ -99,10 +109,11 @@ pub const DEFAULT_SCHEMA_LOCATION: &str = "http://localhost:8180/schema/current 
 /// [`TdarConfig::message`].
 pub const DEFAULT_MESSAGE: &str =
     "Please review the Terms of Use at http://www.tdar.org/about/policies/terms-of-use/ ";
-/// The error for a missing or empty username.
+/// The error for a missing or empty username (the original's `loginController.error_missing_username`
+/// in `tdar-messages.properties`, prefixed by Struts' field name).
 pub const MISSING_USERNAME: &str = "Field Error userLogin.loginUsername: Please enter a username";
-/// The error for a missing or empty password.
-pub const MISSING_PASSWORD: &str = "Field Error userLogin.loginPassword: Please enter your password";
+/// The error for a missing or empty password (the original's `loginController.error_choose_password`).
+pub const MISSING_PASSWORD: &str = "Field Error userLogin.loginPassword: Please enter a password";
 /// The error for an unknown user or a wrong password (two spaces after the first sentence, as
 /// the original writes it).
 pub const AUTHENTICATION_FAILED: &str = "Could not authenticate: Authentication failed.  Please check that your username and password were entered correctly.";
@@ -364,9 +375,9 @@ impl Inner {
 
     async fn login(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
         let head = &request.head;
-        let decoded = request.decode(&LOGIN_FORMATS).await?;
-        let username = text_field(&decoded.fields, USERNAME_FIELD).map(str::trim).filter(|u| !u.is_empty());
-        let password = text_field(&decoded.fields, PASSWORD_FIELD).filter(|p| !p.is_empty());
+        let fields = login_fields(&request).await?;
+        let username = text_field(&fields, USERNAME_FIELD).map(str::trim).filter(|u| !u.is_empty());
+        let password = text_field(&fields, PASSWORD_FIELD).filter(|p| !p.is_empty());
         let (Some(username), Some(password)) = (username, password) else {
             let mut errors = Vec::new();
             if username.is_none() {
@@ -448,17 +459,26 @@ impl Inner {
                 self.services.audit(crate::audit::AuthEvent::LoggedOut { user_id: identity.user_id, client });
             }
             Err(rejection @ Rejection::Unavailable(_)) => return Err(ApiError::Rejected(rejection).into()),
-            // No live session: nothing to end (logout is idempotent).
-            Err(_) => {}
+            // No live session: the original's authenticated stack answers a bare 403.
+            Err(_) => {
+                let refused = Reply::empty(StatusCode::FORBIDDEN)
+                    .header(REFERRER_POLICY, HeaderValue::from_static("no-referrer"))
+                    .header(SET_COOKIE, self.cleared_cookie()?);
+                return Err(Refusal::Shaped(refused.no_store().into_response()));
+            }
         }
-        // The same cookie (name, path and attributes), empty and expired at once.
+        let body = self.renderer.document(&[], None, &[], StatusCode::OK);
+        let reply =
+            self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, self.cleared_cookie()?);
+        Ok(reply.into_response())
+    }
+
+    /// The session cookie (same name, path and attributes), empty and expired at once.
+    fn cleared_cookie(&self) -> Result<HeaderValue, ApiError> {
         let mut clear = self.config.session_cookie("");
         clear.set_max_age(cookie::time::Duration::ZERO);
-        let Ok(clear) = HeaderValue::from_str(&clear.to_string()) else {
-            return Err(ApiError::Internal.into());
-        };
-        let body = self.renderer.document(&[], None, &[], StatusCode::OK);
-        Ok(self.renderer.reply(StatusCode::OK, body).no_store().header(SET_COOKIE, clear).into_response())
+        // The name is validated: not reached.
+        HeaderValue::from_str(&clear.to_string()).map_err(|_| ApiError::Internal)
     }
 
     async fn end(&self, identity: &Identity) -> Result<(), ApiError> {
@@ -467,6 +487,16 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// The login form's fields. An empty body without `Content-Type` (what
+/// `requests.post(url, data={})` sends) is an empty form, as Struts reads it; anything else is
+/// decoded by its type (415 for a non-empty body without one).
+async fn login_fields(request: &ApiRequest) -> Result<Map<String, Value>, CodecError> {
+    if request.body.is_empty() && !request.head.headers.contains_key(CONTENT_TYPE) {
+        return Ok(Map::new());
+    }
+    Ok(request.decode(&LOGIN_FORMATS).await?.fields)
 }
 
 /// A form field's text (form and multipart values are always strings).

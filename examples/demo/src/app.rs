@@ -41,7 +41,21 @@ pub fn booking_response(request: &MetaRequest) -> ApiResponse {
 
 fn log_request(method: &str, path: &str, status: u16, started: Instant) {
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let path = &*loggable_path(path);
     tracing::info!(target: "authmount_demo::access", method, path, status, elapsed_ms, "request");
+}
+
+/// `path` as the access log writes it: the `{uid}/{token}/` of a miniSASS reset link replaced
+/// by `****` (the token is as good as the password until it is used).
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    use authmount::dialect::minisass::{UPDATE_RESET_PATH, VERIFY_RESET_PATH};
+    for template in [VERIFY_RESET_PATH, UPDATE_RESET_PATH] {
+        let prefix = template.trim_end_matches("{uid}/{token}/");
+        if let Some(start) = path.find(prefix) {
+            return format!("{}****", &path[..start + prefix.len()]).into();
+        }
+    }
+    path.into()
 }
 
 /// The app as an axum router.
@@ -166,6 +180,19 @@ mod tests {
     use authmount::dialect::meldeschein::Meta;
 
     use super::*;
+
+    #[test]
+    fn reset_tokens_are_masked_in_the_access_log() {
+        assert_eq!(
+            loggable_path("/authentication/api/verify-password-reset/MQ/s3cret-token/"),
+            "/authentication/api/verify-password-reset/****"
+        );
+        assert_eq!(
+            loggable_path("/authentication/api/update-password-reset/MQ/s3cret-token"),
+            "/authentication/api/update-password-reset/****"
+        );
+        assert_eq!(loggable_path("/api/whoami"), "/api/whoami");
+    }
 
     #[test]
     fn the_booking_answer_echoes_the_meta_object() {

@@ -64,6 +64,12 @@ pub struct Cli {
     #[arg(long, env = "AUTHMOUNT_ADDR", value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
     pub addr: String,
 
+    /// Deliver mail (password-reset links) through this SMTP server, e.g. smtp://127.0.0.1:25 or
+    /// smtp://user:pass@host:587 (else: .eml files beside the database). Overrides mail.smtp;
+    /// prefer AUTHMOUNT_MAIL_SMTP for a URL with a password (the process list shows flags).
+    #[arg(long, value_name = "URL", value_parser = parse_secret)]
+    pub smtp: Option<Secret>,
+
     /// The web framework to serve with.
     #[arg(long, env = "AUTHMOUNT_FRAMEWORK", value_enum, default_value_t = Framework::Axum)]
     pub framework: Framework,
@@ -128,6 +134,10 @@ pub struct UserAddArgs {
     /// Make the user an admin (staff).
     #[arg(long)]
     pub admin: bool,
+    /// A group the user belongs to, repeatable (e.g. --group Badatel --group Archeolog): AMCR's
+    /// `skupina`, tDAR's API group, the admin API's groups.
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
     /// An attribute as KEY=JSON, repeatable (e.g. --attr 'jazyk="cs"' --attr 'osoba={"id":"OS-1","name":"Ann"}').
     #[arg(long = "attr", value_name = "KEY=JSON", value_parser = parse_attribute)]
     pub attributes: Vec<Attribute>,
@@ -187,6 +197,10 @@ mod tests {
         assert_eq!(cli.users.to_string(), DEFAULT_STORE);
         assert_eq!(cli.tokens.to_string(), DEFAULT_STORE);
         assert!(cli.config.is_none());
+        assert!(cli.smtp.is_none());
+        let smtp = parse(&["--smtp", "smtp://ann:secret@127.0.0.1:2525"]).expect("valid");
+        assert_eq!(smtp.smtp.as_ref().map(Secret::expose), Some("smtp://ann:secret@127.0.0.1:2525"));
+        assert!(!format!("{smtp:?}").contains("secret"), "Debug masks the URL");
     }
 
     #[test]
@@ -213,6 +227,10 @@ mod tests {
             "--last-name",
             "Novák",
             "--admin",
+            "--group",
+            "Badatel",
+            "--group",
+            "Archeolog",
             "--attr",
             "jazyk=\"cs\"",
             "--attr",
@@ -226,6 +244,7 @@ mod tests {
         assert_eq!(args.username, "ann");
         assert_eq!(args.password.as_ref().map(Secret::expose), Some("correct horse battery"));
         assert!(args.admin && !args.password_stdin);
+        assert_eq!(args.groups, ["Badatel", "Archeolog"]);
         assert_eq!(args.attributes.len(), 2);
         assert_eq!(args.attributes[1].value["gemeinden"][0], 1);
         assert!(!format!("{args:?}").contains("horse"), "Debug masks the password");

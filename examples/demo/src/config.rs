@@ -5,6 +5,9 @@
 //! [amcr]
 //! token_ttl = "24h"          # how long an AMCR token works after login (fixed, not sliding)
 //! schema_version = "2.1"     # the XML namespace https://api.aiscr.cz/schema/amcr/<version>/
+//! default_group = "Badatel"  # the skupina of a user without groups (the schema needs one)
+//! default_organisation_id = "ORG-000000"   # the organizace of a user without one ...
+//! default_organisation_name = "Neuvedeno"  # ... (the schema needs it, with an id)
 //!
 //! [meldeschein]
 //! token_lifetime = "5m"      # how long a Meldeschein JWT works
@@ -52,11 +55,17 @@
 //! enabled = true             # answer the per-request token and user reads from memory
 //! capacity = 100000          # entries per cache (tokens, JWT revocation answers, users)
 //! max_staleness = "5s"       # a change made outside authmount is seen within this
+//!
+//! [mail]
+//! # smtp = "smtp://user:password@mail.example.org:587"  # deliver by SMTP (also --smtp URL);
+//! #                                                      # without it: one .eml file per message
+//! # dir = "mail"             # where the .eml files go (default: authmount-demo-mail beside the
+//! #                          # SQLite database, else in the working directory)
+//! from = "authmount demo <noreply@example.org>"   # the sender
 //! ```
 //!
-//! Password-reset mails of miniSASS are not delivered: the demo keeps at most
-//! [`MAIL_OUTBOX_LIMIT`](crate::mail::MAIL_OUTBOX_LIMIT) in memory and logs each one's recipient
-//! and subject (never the body, which holds the link). See [`crate::mail`].
+//! Mail (miniSASS's password-reset links) goes where `[mail]` says, see [`crate::mail`]: the log
+//! names each written file (or the SMTP delivery), never the body, which holds the link.
 //!
 //! Durations are whole seconds (`300`) or a number with a unit `s`, `m`, `h` or `d` (`"15m"`).
 //! Unknown keys are an error. Every key can be overridden by an environment variable named
@@ -103,9 +112,12 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override configuration keys, with the key each sets.
-pub const ENV_VARS: [(&str, &str); 29] = [
+pub const ENV_VARS: [(&str, &str); 35] = [
     ("AUTHMOUNT_AMCR_TOKEN_TTL", "amcr.token_ttl"),
     ("AUTHMOUNT_AMCR_SCHEMA_VERSION", "amcr.schema_version"),
+    ("AUTHMOUNT_AMCR_DEFAULT_GROUP", "amcr.default_group"),
+    ("AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_ID", "amcr.default_organisation_id"),
+    ("AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_NAME", "amcr.default_organisation_name"),
     ("AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME", "meldeschein.token_lifetime"),
     ("AUTHMOUNT_MELDESCHEIN_QUERY_TOKEN", "meldeschein.query_token"),
     ("AUTHMOUNT_OZ_ACCESS_IDLE_TTL", "oz.access_idle_ttl"),
@@ -133,6 +145,9 @@ pub const ENV_VARS: [(&str, &str); 29] = [
     ("AUTHMOUNT_CACHE_ENABLED", "cache.enabled"),
     ("AUTHMOUNT_CACHE_CAPACITY", "cache.capacity"),
     ("AUTHMOUNT_CACHE_MAX_STALENESS", "cache.max_staleness"),
+    ("AUTHMOUNT_MAIL_SMTP", "mail.smtp"),
+    ("AUTHMOUNT_MAIL_DIR", "mail.dir"),
+    ("AUTHMOUNT_MAIL_FROM", "mail.from"),
 ];
 
 /// The least number of bytes of a configured JWT secret (HS256 keys are at least 256 bits).
@@ -162,6 +177,8 @@ pub struct DemoConfig {
     pub server: ServerSection,
     /// The read cache in front of the stores.
     pub cache: CacheSection,
+    /// Where mail goes.
+    pub mail: MailSection,
 }
 
 /// `[amcr]`.
@@ -172,11 +189,35 @@ pub struct AmcrSection {
     pub token_ttl: Seconds,
     /// The AMCR schema version in the XML namespace (default `2.1`; the live system uses `2.2`).
     pub schema_version: String,
+    /// The `skupina` of a user without groups (default `Badatel`, the original's role of every
+    /// new account): the schema requires at least one.
+    pub default_group: String,
+    /// The `organizace` `id` of a user without an organisation (default `ORG-000000`).
+    pub default_organisation_id: String,
+    /// ... and its name (default `Neuvedeno`, "not given").
+    pub default_organisation_name: String,
 }
 
 impl Default for AmcrSection {
     fn default() -> Self {
-        Self { token_ttl: Seconds::from_secs(24 * 60 * 60), schema_version: "2.1".to_owned() }
+        let organisation = authmount::dialect::amcr::AmcrOrganisation::unspecified();
+        Self {
+            token_ttl: Seconds::from_secs(24 * 60 * 60),
+            schema_version: "2.1".to_owned(),
+            default_group: authmount::dialect::amcr::DEFAULT_GROUP.to_owned(),
+            default_organisation_id: organisation.id,
+            default_organisation_name: organisation.name,
+        }
+    }
+}
+
+impl AmcrSection {
+    /// The organisation of users without one.
+    pub fn default_organisation(&self) -> authmount::dialect::amcr::AmcrOrganisation {
+        authmount::dialect::amcr::AmcrOrganisation {
+            id: self.default_organisation_id.clone(),
+            name: self.default_organisation_name.clone(),
+        }
     }
 }
 
@@ -413,6 +454,29 @@ const REUSE_GRACE_DEFAULT: std::time::Duration = authmount::store::DEFAULT_REUSE
 /// thief's, not a slow tab's.
 const MAX_REUSE_GRACE: u64 = 5 * 60;
 
+/// `[mail]`: where the demo's mail goes ([`crate::mail`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSection {
+    /// Deliver through the SMTP server at this URL (`smtp://host:25`, `smtp://user:pass@host:587`,
+    /// `smtps://...`; printed masked). Default none: each message is a `.eml` file in
+    /// [`dir`](Self::dir). `--smtp URL` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<Secret>,
+    /// Where the `.eml` files go (default: `authmount-demo-mail` beside the SQLite database, else
+    /// in the working directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// The sender, `addr@host` or `Name <addr@host>` (default `authmount demo <noreply@example.org>`).
+    pub from: String,
+}
+
+impl Default for MailSection {
+    fn default() -> Self {
+        Self { smtp: None, dir: None, from: crate::mail::DEFAULT_FROM.to_owned() }
+    }
+}
+
 /// The longest `cache.max_staleness` accepted.
 const MAX_STALENESS_LIMIT: u64 = 5 * 60;
 
@@ -596,6 +660,9 @@ impl DemoConfig {
             match name.as_str() {
                 "AUTHMOUNT_AMCR_TOKEN_TTL" => self.amcr.token_ttl = value.parse().map_err(invalid)?,
                 "AUTHMOUNT_AMCR_SCHEMA_VERSION" => self.amcr.schema_version = value,
+                "AUTHMOUNT_AMCR_DEFAULT_GROUP" => self.amcr.default_group = value,
+                "AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_ID" => self.amcr.default_organisation_id = value,
+                "AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_NAME" => self.amcr.default_organisation_name = value,
                 "AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME" => {
                     self.meldeschein.token_lifetime = value.parse().map_err(invalid)?;
                 }
@@ -656,6 +723,9 @@ impl DemoConfig {
                 "AUTHMOUNT_CACHE_MAX_STALENESS" => {
                     self.cache.max_staleness = value.parse().map_err(invalid)?;
                 }
+                "AUTHMOUNT_MAIL_SMTP" => self.mail.smtp = Some(Secret::new(value)),
+                "AUTHMOUNT_MAIL_DIR" => self.mail.dir = Some(PathBuf::from(value)),
+                "AUTHMOUNT_MAIL_FROM" => self.mail.from = value,
                 other => {
                     let sections = [
                         "AMCR_",
@@ -666,6 +736,7 @@ impl DemoConfig {
                         "JWT_",
                         "COOKIES_",
                         "LOCKOUT_",
+                        "MAIL_",
                     ];
                     let in_a_section = other
                         .strip_prefix("AUTHMOUNT_")
@@ -741,6 +812,9 @@ impl DemoConfig {
         if self.minisass.privacy_policy_version.as_deref().is_some_and(|v| v.trim().is_empty()) {
             return invalid("minisass.privacy_policy_version must not be blank");
         }
+        if self.amcr.default_group.trim().is_empty() || self.amcr.default_organisation_id.trim().is_empty() {
+            return invalid("amcr.default_group and amcr.default_organisation_id must not be empty");
+        }
         let version = &self.amcr.schema_version;
         if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
             return invalid("amcr.schema_version must be letters, digits, dots and dashes (such as 2.1)");
@@ -759,6 +833,14 @@ impl DemoConfig {
                 || self.cache.max_staleness.0 > MAX_STALENESS_LIMIT)
         {
             return invalid("cache.capacity must be positive and cache.max_staleness between 1s and 5m");
+        }
+        if let Some(smtp) = &self.mail.smtp
+            && !(smtp.expose().starts_with("smtp://") || smtp.expose().starts_with("smtps://"))
+        {
+            return invalid("mail.smtp must be an smtp:// or smtps:// URL (such as smtp://127.0.0.1:25)");
+        }
+        if self.mail.from.trim().is_empty() {
+            return invalid("mail.from must not be empty");
         }
         if self.jwt.secret.as_ref().is_some_and(|secret| secret.expose().len() < MIN_SECRET_BYTES) {
             return Err(ConfigError::Invalid(format!(
@@ -913,6 +995,13 @@ mod tests {
         let mut config = DemoConfig::default();
         config.amcr.schema_version = "2.1/../\"x".into();
         assert!(config.validate().is_err());
+        let mut config = DemoConfig::default();
+        config.amcr.default_group = " ".into();
+        assert!(config.validate().is_err());
+        let mut config = DemoConfig::default();
+        config.mail.smtp = Some(Secret::new("http://mail.example.org"));
+        let error = config.validate().expect_err("not SMTP").to_string();
+        assert!(error.contains("mail.smtp"), "{error}");
     }
 
     #[test]

@@ -15,17 +15,17 @@ use authmount::dialect::minisass::{self, MinisassConfig};
 use authmount::dialect::oz::{self, OzConfig};
 use authmount::dialect::tdar::{self, TdarConfig};
 use authmount::dialect::{DialectContext, Dialects};
+use authmount::mailer::Mailer;
 use authmount::services::Services;
 use authmount::token::jwt::JwtService;
 use serde_json::json;
 
 use crate::DemoError;
 use crate::config::DemoConfig;
-use crate::mail::DevMailer;
 
-/// Builds every registered dialect over `services` and `jwt` with the settings of `config`;
-/// reset mails are kept in memory, never delivered ([`DevMailer`]). Fails on a configuration a
-/// dialect refuses (exit code 2).
+/// Builds every registered dialect over `services` and `jwt` with the settings of `config`,
+/// every dialect mailing through `mailer` (the demo's is [`DemoMail::mailer`](crate::mail::DemoMail::mailer)).
+/// Fails on a configuration a dialect refuses (exit code 2).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,18 +35,26 @@ use crate::mail::DevMailer;
 ///
 /// let services = Services::in_memory()?;
 /// let jwt = JwtService::new(KeyRing::new("demo", JwtKey::hs256(&[7; 32])?)?, services.clock.clone());
-/// let dialects = authmount_demo::dialects::build(&services, &jwt, &Default::default())?;
+/// let mailer = std::sync::Arc::new(authmount::mailer::OutboxMailer::new());
+/// let dialects = authmount_demo::dialects::build(&services, &jwt, &Default::default(), mailer)?;
 /// let names: Vec<_> = dialects.iter().map(|d| d.name()).collect();
 /// let registered: Vec<_> = BUILT_IN.iter().map(Registration::name).collect();
 /// assert_eq!(names, registered, "every registered dialect, in order");
 /// assert!(names.starts_with(&["amcr", "meldeschein", "oz", "tdar", "minisass"]));
 /// # Ok(()) }
 /// ```
-pub fn build(services: &Services, jwt: &JwtService, config: &DemoConfig) -> Result<Dialects, DemoError> {
-    let context = DialectContext::new(services.clone(), jwt.clone(), Arc::new(DevMailer::new()))
+pub fn build(
+    services: &Services,
+    jwt: &JwtService,
+    config: &DemoConfig,
+    mailer: Arc<dyn Mailer>,
+) -> Result<Dialects, DemoError> {
+    let context = DialectContext::new(services.clone(), jwt.clone(), mailer)
         .with_config(AmcrConfig {
             token_ttl: config.amcr.token_ttl.as_duration(),
             schema_version: config.amcr.schema_version.clone(),
+            default_group: config.amcr.default_group.clone(),
+            default_organisation: config.amcr.default_organisation(),
             ..AmcrConfig::default()
         })
         .with_config(MeldescheinConfig {

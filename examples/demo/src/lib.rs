@@ -5,9 +5,10 @@
 //!
 //! ```text
 //! authmount-demo [--addr 127.0.0.1:8080] [--framework axum|actix]
-//!                [--users STORE] [--tokens STORE] [--config FILE]
+//!                [--users STORE] [--tokens STORE] [--config FILE] [--smtp URL]
 //! authmount-demo useradd --username NAME (--password PW | --password-stdin)
-//!                [--email E] [--first-name F] [--last-name L] [--admin] [--attr KEY=JSON]...
+//!                [--email E] [--first-name F] [--last-name L] [--admin] [--group NAME]...
+//!                [--attr KEY=JSON]...
 //! ```
 //!
 //! ## Flags
@@ -19,6 +20,7 @@
 //! | `--users` | `AUTHMOUNT_USERS` | `sqlite:authmount-demo.db` | `sqlite:PATH`, `postgres://...` or `memory` (Redis is refused: exit code 2) |
 //! | `--tokens` | `AUTHMOUNT_TOKENS` | `sqlite:authmount-demo.db` | `sqlite:PATH`, `postgres://...`, `redis://...` or `memory`; lockout counters live here too |
 //! | `--config` | `AUTHMOUNT_CONFIG` | none | a TOML file, see [`config`] |
+//! | `--smtp` | `AUTHMOUNT_MAIL_SMTP` | none: `.eml` files | deliver mail through this SMTP server (`smtp://host:25`, `smtp://user:pass@host:587`, `smtps://...`), see [`mail`] |
 //!
 //! The same store named by both flags is opened once. `--tokens redis://... --users sqlite:...`
 //! is the shape of a multi-instance deployment with SQLite replaced by PostgreSQL.
@@ -32,6 +34,9 @@
 //! |---|---|
 //! | `AUTHMOUNT_AMCR_TOKEN_TTL` | `amcr.token_ttl` (`24h`) |
 //! | `AUTHMOUNT_AMCR_SCHEMA_VERSION` | `amcr.schema_version` (`2.1`) |
+//! | `AUTHMOUNT_AMCR_DEFAULT_GROUP` | `amcr.default_group` (`Badatel`: the `skupina` of a user without groups) |
+//! | `AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_ID` | `amcr.default_organisation_id` (`ORG-000000`: the `organizace` of a user without one) |
+//! | `AUTHMOUNT_AMCR_DEFAULT_ORGANISATION_NAME` | `amcr.default_organisation_name` (`Neuvedeno`) |
 //! | `AUTHMOUNT_MELDESCHEIN_TOKEN_LIFETIME` | `meldeschein.token_lifetime` (`5m`) |
 //! | `AUTHMOUNT_MELDESCHEIN_QUERY_TOKEN` | `meldeschein.query_token` (`false`) |
 //! | `AUTHMOUNT_OZ_ACCESS_IDLE_TTL` | `oz.access_idle_ttl` (`15m`) |
@@ -59,6 +64,9 @@
 //! | `AUTHMOUNT_CACHE_ENABLED` | `cache.enabled` (`true`: the read cache in front of the stores) |
 //! | `AUTHMOUNT_CACHE_CAPACITY` | `cache.capacity` (`100000` entries per cache) |
 //! | `AUTHMOUNT_CACHE_MAX_STALENESS` | `cache.max_staleness` (`5s`: how late a change made outside authmount is seen) |
+//! | `AUTHMOUNT_MAIL_SMTP` | `mail.smtp` (none: each message is a `.eml` file) |
+//! | `AUTHMOUNT_MAIL_DIR` | `mail.dir` (`authmount-demo-mail` beside the SQLite database) |
+//! | `AUTHMOUNT_MAIL_FROM` | `mail.from` (`authmount demo <noreply@example.org>`) |
 //!
 //! The effective configuration is printed at start with secrets as `****`. Without a configured
 //! JWT secret, 32 random bytes are generated on first start and kept in `authmount-demo.secret`
@@ -72,8 +80,9 @@
 //! random password, Meldeschein grants for municipality, landlord and property 1) and prints its
 //! credentials once, each dialect's URL and a ready-to-paste curl line that logs in (for tDAR,
 //! a form login keeping the session cookie in `tdar-cookies.txt` and a second line that uses
-//! it on `/api/whoami`). Later starts print the URLs only. miniSASS password-reset mails are
-//! kept in memory, never delivered or shown ([`mail`]).
+//! it on `/api/whoami`). Later starts print the URLs only. Mail (miniSASS password-reset links)
+//! is written as `.eml` files to `authmount-demo-mail/` beside the SQLite database, each file's
+//! path logged, or delivered by SMTP with `--smtp URL` ([`mail`]).
 //!
 //! ## Routes
 //!
@@ -151,6 +160,7 @@ pub fn run(cli: Cli) -> Result<(), DemoError> {
             users: cli.users,
             tokens: cli.tokens,
             config: cli.config,
+            smtp: cli.smtp,
         }),
     }
 }

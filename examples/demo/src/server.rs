@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -21,6 +21,7 @@ use crate::app::{BOOKING_PATH, DemoApp, WHOAMI_PATH};
 use crate::cli::Framework;
 use crate::config::DemoConfig;
 use crate::dialects::{self, Credentials, LoginRequest};
+use crate::mail::{DemoMail, default_mail_dir};
 use crate::secret::{JwtSecret, SECRET_FILE_NAME, SecretSource};
 use crate::stores::{StoreSpec, Stores};
 
@@ -44,6 +45,8 @@ pub struct ServeOptions {
     pub tokens: StoreSpec,
     /// `--config`.
     pub config: Option<PathBuf>,
+    /// `--smtp` (overrides `mail.smtp`).
+    pub smtp: Option<crate::config::Secret>,
 }
 
 /// A server ready to run: bound, mounted, banner printed.
@@ -70,9 +73,7 @@ fn default_secret_file(users: &StoreSpec, tokens: &StoreSpec) -> Option<PathBuf>
     if !tokens.is_persistent() {
         return None;
     }
-    let database = tokens.sqlite_file().or_else(|| users.sqlite_file());
-    let directory = database.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
-    Some(directory.join(SECRET_FILE_NAME))
+    Some(StoreSpec::folder_beside_database(tokens, users).join(SECRET_FILE_NAME))
 }
 
 /// The URL clients use for a bound address (`0.0.0.0` and `::` become the loopback address).
@@ -133,6 +134,8 @@ pub struct Banner<'a> {
     pub demo_password: Option<&'a str>,
     /// The mounted dialects.
     pub dialects: &'a Dialects,
+    /// Where mail goes ([`DemoMail::describe`](crate::mail::DemoMail::describe)).
+    pub mail: String,
 }
 
 impl Banner<'_> {
@@ -223,11 +226,7 @@ impl Banner<'_> {
             out,
             "  POST {base}{BOOKING_PATH}  with a Meldeschein JWT and {{\"meta\": {{\"gemeinde\", \"vermieter\", \"objekt\"}}, ...}}: 201"
         );
-        let _ = writeln!(
-            out,
-            "\nminiSASS password-reset mails are not delivered: they are kept in memory (at most {}), never shown",
-            crate::mail::MAIL_OUTBOX_LIMIT
-        );
+        let _ = writeln!(out, "\nmail (password-reset links): {}", self.mail);
         let _ = writeln!(out, "\n{READY_LINE}");
         out
     }
@@ -261,10 +260,15 @@ pub async fn ensure_demo_user(stores: &Stores, services: &Services) -> Result<Op
 /// Prepares the server: configuration, stores, secret, dialects, listening socket, demo user;
 /// writes the banner to `out`.
 pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prepared, DemoError> {
-    let (config, warnings) = DemoConfig::load(options.config.as_deref(), environment())?;
+    let (mut config, warnings) = DemoConfig::load(options.config.as_deref(), environment())?;
     for warning in warnings {
         tracing::warn!("{warning}");
     }
+    if let Some(smtp) = &options.smtp {
+        config.mail.smtp = Some(smtp.clone());
+        config.validate()?;
+    }
+    let mail = DemoMail::from_config(&config.mail, &default_mail_dir(&options.users, &options.tokens))?;
     let stores = Stores::open(&options.users, &options.tokens).await?;
     let default_file = default_secret_file(&options.users, &options.tokens);
     let secret = JwtSecret::resolve(&config.jwt, default_file.as_deref())?;
@@ -313,11 +317,10 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
         source,
     })?;
     let base = base_url(local);
-    let mut config = config;
     if config.minisass.reset_link_base.is_none() {
         config.minisass.reset_link_base = Some(format!("{base}{}", reset_verify_base()));
     }
-    let dialects = dialects::build(&services, &jwt, &config)?;
+    let dialects = dialects::build(&services, &jwt, &config, mail.mailer())?;
     let booking = dialects
         .get("meldeschein")
         .map(|meldeschein| meldeschein.gate())
@@ -341,6 +344,7 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
         secret: &secret.source,
         demo_password: demo_password.as_deref(),
         dialects: &dialects,
+        mail: mail.describe().to_owned(),
     };
     let _ = out.write_all(banner.render().as_bytes());
     let _ = out.flush();
@@ -542,7 +546,8 @@ mod tests {
         );
         let mut config = DemoConfig::default();
         config.jwt.secret = Some(crate::config::Secret::new("never-printed-secret-of-32-bytes!!"));
-        let dialects = dialects::build(&services, &jwt, &config).expect("dialects");
+        let mailer = Arc::new(authmount::mailer::OutboxMailer::new());
+        let dialects = dialects::build(&services, &jwt, &config, mailer).expect("dialects");
         let (users, tokens) = (StoreSpec::Memory, "redis://:pw@cache".parse().expect("spec"));
         Banner {
             framework: Framework::Axum,
@@ -553,6 +558,7 @@ mod tests {
             secret: &SecretSource::Configured,
             demo_password: password,
             dialects: &dialects,
+            mail: "written as .eml files to authmount-demo-mail (each file's path is logged)".into(),
         }
         .render()
     }
@@ -577,6 +583,10 @@ mod tests {
         assert_eq!(curls[4], "curl -sS -b tdar-cookies.txt 'http://127.0.0.1:8080/api/whoami'");
         assert!(curls[5].contains("/authentication/api/token/"));
         assert!(text.contains("http://127.0.0.1:8080/minisass.html"), "{text}");
+        assert!(
+            text.contains("\nmail (password-reset links): written as .eml files to authmount-demo-mail"),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with(READY_LINE));
         assert!(!text.contains("never-printed") && text.contains("****"), "{text}");
         assert!(!text.contains(":pw@"), "{text}");

@@ -113,6 +113,14 @@ impl StoreSpec {
         Some(PathBuf::from(path))
     }
 
+    /// The folder of the SQLite database of `first`, else of `second`; else the working
+    /// directory (an empty path): where the demo keeps its generated files (the JWT secret, the
+    /// mail folder).
+    pub fn folder_beside_database(first: &Self, second: &Self) -> PathBuf {
+        let database = first.sqlite_file().or_else(|| second.sqlite_file());
+        database.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+    }
+
     /// Whether the data survives a restart.
     pub fn is_persistent(&self) -> bool {
         match self {
@@ -122,8 +130,9 @@ impl StoreSpec {
         }
     }
 
-    /// `url` with the password of its user-info part replaced by `****`.
-    fn mask(url: &str) -> String {
+    /// `url` with the password of its user-info part replaced by `****` (also for the SMTP URL
+    /// of `[mail]`).
+    pub(crate) fn mask(url: &str) -> String {
         let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let Some(at) = rest[..authority_end].rfind('@') else { return url.to_owned() };

@@ -64,6 +64,15 @@ pub async fn create_user(
             return Err(DemoError::Usage(format!("--email {email:?} is not an e-mail address")));
         }
     }
+    let mut groups: Vec<String> = Vec::new();
+    for group in args.groups.iter().map(|group| group.trim()) {
+        if group.is_empty() {
+            return Err(DemoError::Usage("--group must not be empty".to_owned()));
+        }
+        if !groups.iter().any(|known| known == group) {
+            groups.push(group.to_owned());
+        }
+    }
     let hash = passwords.hash_new_password(&password).await.map_err(|error| {
         if error.is_policy_violation() {
             DemoError::Usage(format!("the password is refused: {error}"))
@@ -78,6 +87,7 @@ pub async fn create_user(
         new = new.with_email(email);
     }
     new.is_admin = args.admin;
+    new.groups = groups;
     for attribute in &args.attributes {
         new = new.with_attribute(attribute.key.clone(), attribute.value.clone());
     }
@@ -141,6 +151,12 @@ mod tests {
             "--last-name",
             "Novák",
             "--admin",
+            "--group",
+            "Badatel",
+            "--group",
+            " Archeolog ",
+            "--group",
+            "Badatel",
             "--attr",
             r#"osoba={"id":"OS-1","name":"Novák, Ann"}"#,
         ]);
@@ -151,6 +167,7 @@ mod tests {
         assert_eq!((user.first_name.as_str(), user.last_name.as_str()), ("Ann", "Novák"));
         assert!(user.is_admin && user.is_active && !user.is_superuser);
         assert_eq!(user.attributes["osoba"]["id"], "OS-1");
+        assert_eq!(user.groups, ["Badatel", "Archeolog"], "in order, trimmed, once each");
         let logged_in =
             services.authenticator().authenticate("ann@example.org", "correct horse battery").await;
         assert_eq!(logged_in.expect("logs in").id, user.id);
@@ -188,6 +205,7 @@ mod tests {
                 &["--username", "ann", "--email", "not-an-address", "--password-stdin"][..],
                 "correct horse battery",
             ),
+            (&["--username", "ann", "--group", " ", "--password-stdin"][..], "correct horse battery"),
         ] {
             let error = create_user(&*services.users, &services.passwords, &args(extra), password.into())
                 .await

@@ -1008,3 +1008,259 @@ async fn users_and_tokens_in_postgres() {
     assert_eq!(server.terminate().0.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// How long a mail may take to arrive (it is sent from a spawned task) before the case fails.
+const MAIL_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The Python of `scripts/test`'s virtualenv (`AUTHMOUNT_PYTHON`), else `python3`, when it can
+/// import `module`; `None` after a notice otherwise (a failure under `CI=true`).
+fn python_with(module: &str) -> Option<String> {
+    let python = std::env::var("AUTHMOUNT_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let imports = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !imports {
+        assert!(!ci(), "CI=true but {python} cannot import {module} (scripts/test installs it)");
+        eprintln!("notice: skipping: {python} cannot import {module}");
+        return None;
+    }
+    Some(python)
+}
+
+/// The first file in `folder` whose name ends with `suffix`, waiting for it up to
+/// [`MAIL_DEADLINE`].
+fn wait_for_file(folder: &Path, suffix: &str) -> PathBuf {
+    let deadline = Instant::now() + MAIL_DEADLINE;
+    loop {
+        let found = std::fs::read_dir(folder).ok().and_then(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .find(|path| path.to_string_lossy().ends_with(suffix))
+        });
+        if let Some(path) = found {
+            return path;
+        }
+        assert!(Instant::now() < deadline, "no *{suffix} file in {} in time", folder.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A real SMTP server (tests/smtp_sink.py on aiosmtpd) writing what it receives to a folder.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    folder: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(python: &str, folder: PathBuf) -> Self {
+        std::fs::create_dir_all(&folder).expect("sink folder");
+        let script = folder.join("smtp_sink.py");
+        std::fs::write(&script, include_str!("smtp_sink.py")).expect("script written");
+        let mut child = Command::new(python)
+            .arg(&script)
+            .arg(&folder)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the SMTP server starts");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut first).expect("its port");
+        let port = first.trim().strip_prefix("port ").and_then(|p| p.parse().ok());
+        let port = port.unwrap_or_else(|| panic!("the SMTP server printed {first:?}"));
+        Self { child, port, folder }
+    }
+
+    /// The first message received: `rcpt:`, `to:` and `subject:` lines, a blank line, the body.
+    fn first_message(&self) -> String {
+        std::fs::read_to_string(wait_for_file(&self.folder, ".txt")).expect("readable")
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        // Closing its standard input stops it; kill in case it hangs.
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The reset link in a mail body.
+fn reset_link(body: &str) -> String {
+    body.split_whitespace()
+        .find(|word| word.contains("/authentication/api/verify-password-reset/"))
+        .unwrap_or_else(|| panic!("no reset link in {body}"))
+        .to_owned()
+}
+
+/// Asks for a reset link for the demo user.
+async fn request_reset(client: &reqwest::Client, server: &Server) {
+    let body = json!({"email": "demo@example.org"}).to_string();
+    let reply = send(
+        client
+            .post(server.url("/authentication/api/request-reset"))
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await;
+    assert_eq!((reply.status, reply.json()), (200, json!({"message": "Password reset email sent"})));
+}
+
+/// Follows `link` (the server's own verify endpoint), sets a new password through it, and logs
+/// in to miniSASS with that password (the old one no longer works).
+async fn complete_reset(client: &reqwest::Client, server: &Server, link: &str, old_password: &str) {
+    assert!(link.starts_with(&server.url("/authentication/api/verify-password-reset/")), "{link}");
+    let verified = send(client.get(link)).await;
+    assert_eq!((verified.status, verified.json()), (200, json!({"message": "Token is valid"})));
+    let new_password = "a new password, long enough";
+    let update = link.replace("verify-password-reset", "update-password-reset");
+    let body = json!({"newPassword": new_password}).to_string();
+    let updated =
+        send(client.post(&update).header("content-type", "application/json").body(body.clone())).await;
+    assert_eq!((updated.status, updated.json()), (200, json!({"message": "Password updated successfully"})));
+    let again = send(client.post(&update).header("content-type", "application/json").body(body)).await;
+    assert_eq!(again.status, 401, "the link works once: {}", again.text);
+    login(client, server, "/api/token/", "demo", new_password).await;
+    let old = json!({"username": "demo", "password": old_password}).to_string();
+    let refused =
+        send(client.post(server.url("/api/token/")).header("content-type", "application/json").body(old))
+            .await;
+    assert_eq!(refused.status, 400, "the old password is gone: {}", refused.text);
+}
+
+async fn a_reset_mailed_by_smtp_can_be_followed(framework: &str) {
+    let Some(python) = python_with("aiosmtpd") else { return };
+    let dir = workdir(&format!("smtp-{framework}"));
+    let sink = SmtpSink::start(&python, dir.join("received"));
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let server = Server::start(&dir, &["--framework", framework, "--smtp", &smtp]);
+    assert!(
+        server.banner.contains(&format!("mail (password-reset links): sent to the SMTP server {smtp}\n")),
+        "{}",
+        server.banner
+    );
+    let password = server.demo_password().expect("first start");
+    let client = reqwest::Client::new();
+    request_reset(&client, &server).await;
+    let message = sink.first_message();
+    let (head, body) = message.split_once("\n\n").expect("head and body");
+    assert_eq!(
+        head, "rcpt: demo@example.org\nto: demo@example.org\nsubject: Reset your miniSASS password",
+        "{message}"
+    );
+    let link = reset_link(body);
+    let token = link.trim_end_matches('/').rsplit('/').next().expect("token").to_owned();
+    complete_reset(&client, &server, &link, &password).await;
+    assert!(!dir.join(DEFAULT_MAIL_DIR).exists(), "nothing written to files with --smtp");
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0));
+    assert!(logs.contains("mail sent by SMTP"), "{logs}");
+    assert!(!logs.contains(&token), "the reset token never reaches the log: {logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_mailed_by_smtp_can_be_followed_on_axum() {
+    a_reset_mailed_by_smtp_can_be_followed("axum").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_mailed_by_smtp_can_be_followed_on_actix() {
+    a_reset_mailed_by_smtp_can_be_followed("actix").await;
+}
+
+/// The folder the `.eml` files go to by default (beside the SQLite database).
+const DEFAULT_MAIL_DIR: &str = "authmount-demo-mail";
+
+async fn a_reset_written_to_a_file_can_be_followed(framework: &str) {
+    let dir = workdir(&format!("eml-{framework}"));
+    let server = Server::start(&dir, &["--framework", framework]);
+    let folder = dir.join(DEFAULT_MAIL_DIR);
+    assert!(
+        server.banner.contains(&format!(
+            "mail (password-reset links): written as .eml files to {DEFAULT_MAIL_DIR} (each file's path is logged)\n"
+        )),
+        "{}",
+        server.banner
+    );
+    let password = server.demo_password().expect("first start");
+    let client = reqwest::Client::new();
+    request_reset(&client, &server).await;
+    let file = wait_for_file(&folder, ".eml");
+    let text = std::fs::read_to_string(&file).expect("readable");
+    assert!(
+        text.contains("\r\nTo: demo@example.org\r\n")
+            && text.contains("\r\nSubject: Reset your miniSASS password\r\n")
+    );
+    let link = reset_link(&text);
+    let token = link.trim_end_matches('/').rsplit('/').next().expect("token").to_owned();
+    let name = file.file_name().expect("a name").to_string_lossy().into_owned();
+    // The log names the file (written before the answer's mail task ends: wait for the line).
+    let deadline = Instant::now() + MAIL_DEADLINE;
+    while !server.logs().contains(&format!("{DEFAULT_MAIL_DIR}/{name}")) {
+        assert!(Instant::now() < deadline, "the file's path is logged: {}", server.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    complete_reset(&client, &server, &link, &password).await;
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0));
+    assert!(!logs.contains(&token), "neither the mail nor the access log shows the token: {logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_written_to_a_file_can_be_followed_on_axum() {
+    a_reset_written_to_a_file_can_be_followed("axum").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_written_to_a_file_can_be_followed_on_actix() {
+    a_reset_written_to_a_file_can_be_followed("actix").await;
+}
+
+/// The README's walk-through of a reset ("A password reset in the demo"), run as written with
+/// bash and curl against a demo started in the same working directory (its `cargo run` line is
+/// this test's server; the address is the one it bound).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readmes_reset_walk_through_works_as_written() {
+    const README: &str = include_str!("../../../README.md");
+    let marker = "<!-- reset walk-through:";
+    let block = README.split(marker).nth(1).expect("the README has the walk-through");
+    let block =
+        block.split("```sh\n").nth(1).and_then(|rest| rest.split("\n```").next()).expect("a sh block");
+    let mut lines = block.lines();
+    assert!(lines.next().is_some_and(|first| first.starts_with("cargo run -p authmount-demo")), "{block}");
+    let script: String = lines.map(|line| format!("{line}\n")).collect();
+    if !curl_installed() {
+        assert!(!ci(), "curl must be installed under CI=true");
+        eprintln!("notice: skipping the README walk-through: curl is not installed");
+        return;
+    }
+    let dir = workdir("readme-reset");
+    let server = Server::start(&dir, &[]);
+    let script = script.replace("http://127.0.0.1:8080", &server.base);
+    // The mail is written from a spawned task: the script's `cat` runs once it is there.
+    let (request, rest) = script.split_once("cat authmount-demo-mail").expect("the cat line");
+    let output = |script: &str| {
+        let output =
+            Command::new("bash").current_dir(&dir).arg("-c").arg(script).output().expect("bash runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{script}\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+    let asked = output(&format!("set -e\n{request}"));
+    assert!(asked.contains("Password reset email sent"), "{asked}");
+    wait_for_file(&dir.join(DEFAULT_MAIL_DIR), ".eml");
+    let rest = output(&format!("set -e\ncat authmount-demo-mail{rest}"));
+    assert!(rest.contains("Subject: Reset your miniSASS password"), "{rest}");
+    assert!(rest.contains(r#"{"message":"Token is valid"}"#), "{rest}");
+    assert!(rest.contains(r#"{"message":"Password updated successfully"}"#), "{rest}");
+    assert!(rest.contains(r#""access":""#) && rest.contains(r#""refresh":""#), "logged in: {rest}");
+    assert_eq!(server.terminate().0.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -256,7 +256,7 @@ const FULL_DOCUMENT: &str = r#"<?xml version='1.0' encoding='utf-8'?>
     <amcr:historie>
       <amcr:id>2</amcr:id>
       <amcr:datum_zmeny>2024-01-03T10:00:00Z</amcr:datum_zmeny>
-      <amcr:uzivatel>system</amcr:uzivatel>
+      <amcr:uzivatel id="system">system</amcr:uzivatel>
       <amcr:typ_zmeny>Aktivace</amcr:typ_zmeny>
     </amcr:historie>
   </amcr:uzivatel>
@@ -289,10 +289,11 @@ async fn user_info_with_only_the_required_fields() {
     <amcr:jmeno></amcr:jmeno>
     <amcr:prijmeni></amcr:prijmeni>
     <amcr:email></amcr:email>
-    <amcr:organizace xml:lang="cs"></amcr:organizace>
+    <amcr:organizace xml:lang="cs" id="ORG-000000">Neuvedeno</amcr:organizace>
     <amcr:aktivni>true</amcr:aktivni>
     <amcr:admin>false</amcr:admin>
     <amcr:superadmin>false</amcr:superadmin>
+    <amcr:skupina xml:lang="cs">Badatel</amcr:skupina>
     <amcr:datum_registrace>2025-03-28T09:15:00Z</amcr:datum_registrace>
   </amcr:uzivatel>
 </amcr:amcr>
@@ -441,12 +442,37 @@ fn attribute_values_of_the_wrong_shape_are_left_out() {
         .with_attribute("notifikace", json!("not a list"))
         .with_attribute("telefon", 420_123);
     let user = User::from_new(UserId(42), new);
-    let document = user_document(&user, "urn:ns/");
+    let document = user_document(&user, &AmcrConfig::default());
     assert!(!document.contains("amcr:osoba"));
     assert!(!document.contains("amcr:orcid"));
     assert!(!document.contains("amcr:notifikace"));
     assert!(document.contains("<amcr:telefon>420123</amcr:telefon>"));
     assert!(document.contains("<amcr:ident_cely>U-000042</amcr:ident_cely>"));
+}
+
+#[test]
+fn references_without_an_id_are_left_out_or_replaced_by_the_configured_defaults() {
+    let new = new_user("no-ids")
+        .with_attribute("osoba", json!({"name": "Nováková, Jana"}))
+        .with_attribute("organizace", json!({"name": "ARÚP"}))
+        .with_attribute("hlidaci_pes", json!([{"name": "Praha"}, {"id": "ruian-2", "name": "Brno"}]));
+    let user = User::from_new(UserId(7), new);
+    let config = AmcrConfig {
+        default_group: "Anonym".into(),
+        default_organisation: AmcrOrganisation { id: "ORG-000999".into(), name: "Demo".into() },
+        ..AmcrConfig::default()
+    };
+    let document = user_document(&user, &config);
+    assert!(!document.contains("amcr:osoba"), "{document}");
+    assert!(document.contains(r#"<amcr:organizace xml:lang="cs" id="ORG-000999">Demo</amcr:organizace>"#));
+    assert!(document.contains(r#"<amcr:skupina xml:lang="cs">Anonym</amcr:skupina>"#));
+    assert_eq!(document.matches("amcr:hlidaci_pes ").count(), 1, "{document}");
+    assert!(document.contains(r#"id="ruian-2">Brno<"#));
+
+    let mut grouped = user.clone();
+    grouped.groups = vec!["Archeolog".into()];
+    let document = user_document(&grouped, &config);
+    assert!(document.contains(">Archeolog<") && !document.contains(">Anonym<"), "a user's own groups only");
 }
 
 #[tokio::test]

@@ -245,6 +245,16 @@ async fn missing_or_empty_fields_are_reported_each_and_store_nothing() {
 }
 
 #[tokio::test]
+async fn an_empty_body_without_content_type_is_an_empty_form() {
+    let f = fixture().await;
+    // What `requests.post(url, data={})` sends: no body, no Content-Type.
+    assert_failure(&f.login_with(&[], "").await, 400, &[MISSING_USERNAME, MISSING_PASSWORD]);
+    assert!(MISSING_PASSWORD.ends_with("Please enter a password"), "the original's words");
+    assert_eq!(f.puts(), 0);
+    // A non-empty body without a type stays 415: see other_body_types_are_415_...
+}
+
+#[tokio::test]
 async fn bad_credentials_are_one_message_and_inactive_needs_the_right_password() {
     let f = fixture().await;
     for (username, password) in [("admin@tdar.org", "wrong password"), ("nobody", PASSWORD), ("ivan", "nope")]
@@ -437,19 +447,32 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
     assert!(f.with_query(&by_query).await.is_err() && f.with_cookie(&by_query).await.is_err());
 }
 
+#[track_caller]
+fn assert_bare_403(response: &ApiResponse) {
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{}", text(response));
+    assert!(response.body().is_empty(), "an empty body: {}", text(response));
+    assert!(response.headers().get("content-type").is_none());
+    assert!(header(response, "set-cookie").contains("Max-Age=0"), "the dead cookie is cleared");
+}
+
 #[tokio::test]
-async fn logout_without_a_live_session_is_200_too() {
+async fn logout_without_a_live_session_is_a_bare_403() {
     let f = fixture().await;
-    for headers in [vec![], vec![("cookie", "session.tokenkey=unknown")]] {
-        let response = f.logout(LOGOUT_PATH, &headers).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(text(&response), logout_body());
-        assert!(header(&response, "set-cookie").contains("Max-Age=0"));
-    }
     let key = f.key().await;
     let cookie = format!("session.tokenkey={key}");
-    f.logout(LOGOUT_PATH, &[("cookie", &cookie)]).await;
-    assert_eq!(f.logout(LOGOUT_PATH, &[("cookie", &cookie)]).await.status(), StatusCode::OK, "twice");
+    assert_eq!(f.logout(LOGOUT_PATH, &[("cookie", &cookie)]).await.status(), StatusCode::OK, "first");
+    let by_query = format!("{LOGOUT_PATH}?session.tokenkey={key}");
+    for (uri, headers) in [
+        (LOGOUT_PATH, vec![]),
+        (LOGOUT_PATH, vec![("cookie", "session.tokenkey=unknown")]),
+        (LOGOUT_PATH, vec![("cookie", cookie.as_str())]),
+        (by_query.as_str(), vec![]),
+    ] {
+        assert_bare_403(&f.logout(uri, &headers).await);
+    }
+    let expiring = f.key().await;
+    f.clock.advance(TdarConfig::default().idle_timeout + MINUTE);
+    assert_bare_403(&f.logout(LOGOUT_PATH, &[("cookie", &format!("session.tokenkey={expiring}"))]).await);
 }
 
 #[tokio::test]
