@@ -78,6 +78,9 @@ use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord, TokenStore};
 use crate::token::{OpaqueToken, TokenHash};
 use crate::user::User;
+use crate::openapi::model::schema::Schema;
+use crate::openapi::schema::xml_attribute;
+use crate::openapi::{Answer, Endpoint};
 
 /// The audience of tDAR sessions in the token store: other dialects' tokens are refused.
 pub const AUDIENCE: &str = "tdar";
@@ -358,8 +361,49 @@ impl Inner {
     /// `POST /api/login` (route 0) and `POST /api/logout` (route 1).
     fn api(self: &Arc<Self>) -> Api {
         Api::new(Tdar::NAME, self.renderer.clone())
-            .route(Route::stateful(LOGIN_PATH, &[Method::POST], self.clone(), Self::login))
-            .route(Route::stateful(LOGOUT_PATH, &[Method::POST], self.clone(), Self::logout))
+            .route(Route::stateful(LOGIN_PATH, &[Method::POST], self.clone(), Self::login).with_doc(self.login_doc()))
+            .route(Route::stateful(LOGOUT_PATH, &[Method::POST], self.clone(), Self::logout).with_doc(self.logout_doc()))
+    }
+
+    fn login_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{object, string};
+        let fields = object(&[(USERNAME_FIELD, string()), (PASSWORD_FIELD, string())], &[]);
+        let name = &self.config.session_key_name;
+        let container = container_schema(&[
+            ("username", xml_attribute(string())),
+            ("sessionKeyName", xml_attribute(string())),
+            ("apiToken", xml_attribute(string())),
+            ("message", string()),
+        ]);
+        Endpoint::new("Log in: a session key, as a cookie and in the answer")
+            .description(format!(
+                "Form fields `{USERNAME_FIELD}` and `{PASSWORD_FIELD}`. The answer's `apiToken` works as the \
+                 cookie `{name}` (set here) or as the query parameter `?{name}=`."
+            ))
+            .body(&LOGIN_FORMATS, fields)
+            .answer(
+                Answer::new(StatusCode::OK, "Logged in: the result container with `username`, `sessionKeyName`, `apiToken`.")
+                    .content("application/xml", container)
+                    .header("Set-Cookie", format!("`{name}=<apiToken>; HttpOnly; SameSite=Lax; Secure; Path=/`")),
+            )
+            .answer(
+                Answer::new(StatusCode::BAD_REQUEST, "A field missing or empty, bad credentials, an inactive account or no API access: the messages in `tdar:errors`.")
+                    .content("application/xml", container_schema(&[])),
+            )
+            .fails_with(&[StatusCode::TOO_MANY_REQUESTS])
+    }
+
+    fn logout_doc(&self) -> Endpoint {
+        let name = &self.config.session_key_name;
+        Endpoint::new("Log out: end the session of the cookie or query key")
+            .description("Idempotent: without a live session the answer is 200 too. A cross-site request riding on the cookie is 403.")
+            .secured()
+            .answer(
+                Answer::new(StatusCode::OK, "Logged out (or no session): an empty result container; the cookie is cleared.")
+                    .content("application/xml", container_schema(&[]))
+                    .header("Set-Cookie", format!("`{name}=; Max-Age=0` (the cookie cleared)")),
+            )
+            .fails_with(&[StatusCode::FORBIDDEN])
     }
 
     async fn login(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
@@ -467,6 +511,15 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// The schema of the `tdar:resultContainer` document: `extra` (attributes and elements of a
+/// successful answer), the `tdar:errors` messages of a failure, and `tdar:statusCode`.
+fn container_schema(extra: &[(&str, Schema)]) -> Schema {
+    use crate::openapi::schema::{array, object, string, xml_root};
+    let mut optional: Vec<(&str, Schema)> = extra.to_vec();
+    optional.push(("errors", array(string())));
+    xml_root("tdar:resultContainer", object(&[("statusCode", string())], &optional))
 }
 
 /// A form field's text (form and multipart values are always strings).
@@ -578,6 +631,12 @@ impl ErrorRenderer for TdarRenderer {
             other => other,
         };
         self.failure(status, &[&message])
+    }
+
+    /// The result container with its `tdar:errors` ([`container_schema`]); tDAR's refusals are
+    /// 403, never 401.
+    fn describe(&self, status: StatusCode) -> Answer {
+        Answer::common(status).content(CONTENT_TYPE_XML, container_schema(&[]))
     }
 }
 

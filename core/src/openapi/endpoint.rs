@@ -33,6 +33,35 @@ impl Answer {
         Self { status, description: description.into(), contents: Vec::new(), headers: Vec::new() }
     }
 
+    /// A common failure ([`ApiError`](crate::api::ApiError)) of `status`, described as every
+    /// API answers it, with `Retry-After` on 429 and 503: what an
+    /// [`ErrorRenderer::describe`](crate::api::ErrorRenderer::describe) starts from before
+    /// adding its body shape.
+    ///
+    /// ```
+    /// let busy = authmount::openapi::Answer::common(http::StatusCode::SERVICE_UNAVAILABLE);
+    /// assert_eq!(busy.headers()[0].0, "Retry-After");
+    /// ```
+    pub fn common(status: StatusCode) -> Self {
+        let description = match status.as_u16() {
+            400 => "The body could not be read (malformed, or stopped before its end).",
+            401 => "No credentials, or credentials that are invalid, expired or revoked.",
+            403 => "Authenticated, but not allowed (missing rights, or a cross-site request riding on a cookie).",
+            405 => "The method is not allowed here (`Allow` lists those that are).",
+            413 => "The body is larger than the API's limit.",
+            415 => "The body's `Content-Type` is not one the endpoint accepts.",
+            429 => "Too many failed logins for this account or client: locked for a while (`Retry-After`).",
+            500 => "A server fault; the body says nothing more.",
+            503 => "A store is down or the password hasher is busy: try again later (`Retry-After` when busy).",
+            _ => status.canonical_reason().unwrap_or("An error."),
+        };
+        let answer = Self::new(status, description);
+        match status.as_u16() {
+            429 | 503 => answer.header("Retry-After", "Seconds to wait before trying again."),
+            _ => answer,
+        }
+    }
+
     /// Its body as `application/json`.
     #[must_use]
     pub fn json(self, schema: Schema) -> Self {

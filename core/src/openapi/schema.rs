@@ -166,3 +166,19 @@ pub fn xml_root(root: &str, schema: Schema) -> Schema {
         other => other,
     }
 }
+
+/// `schema` (a scalar) written as an XML attribute of its parent element, not a child.
+///
+/// ```
+/// use authmount::openapi::schema::{string, xml_attribute};
+/// assert_eq!(serde_json::to_value(xml_attribute(string())).unwrap()["xml"]["attribute"], true);
+/// ```
+pub fn xml_attribute(schema: Schema) -> Schema {
+    match schema {
+        Schema::Object(mut object) => {
+            object.xml = Some(XmlBuilder::new().attribute(Some(true)).build());
+            Schema::Object(object)
+        }
+        other => other,
+    }
+}

@@ -81,6 +81,7 @@
 //! and token of the user.
 
 mod account;
+mod docs;
 mod session;
 
 use std::convert::Infallible;
@@ -100,6 +101,7 @@ use crate::carrier::Carrier;
 use crate::codec::BodyFormat;
 use crate::guard::{Guard, InvalidToken, JwtVerifier, Rejection};
 use crate::mailer::Mailer;
+use crate::openapi::Answer;
 use crate::services::Services;
 use crate::store::TokenKind;
 use crate::token::jwt::{JwtService, TokenType};
@@ -336,6 +338,11 @@ impl ErrorRenderer for MinisassRenderer {
             _ => self.drf.render(error, head),
         }
     }
+
+    /// DRF's `{"detail"}`; 401s are SimpleJWT's `{"detail", "code"?, "messages"?}`.
+    fn describe(&self, status: StatusCode) -> Answer {
+        self.drf.describe(status)
+    }
 }
 
 /// SimpleJWT's `JWTAuthentication` bodies.
@@ -381,16 +388,28 @@ impl Inner {
             "Registers a user.\n\nRequired: username, first_name, last_name, email, password, organizationType, organizationName, country. Further fields are saved on the user's profile.",
         );
         Api::new(Minisass::NAME, self.renderer.clone())
-            .route(login)
-            .route(Route::stateful(TOKEN_PATH, post, self.clone(), Self::token))
-            .route(Route::stateful(REFRESH_PATH, post, self.clone(), Self::refresh))
-            .route(Route::stateful(TOKEN_REFRESH_PATH, post, self.clone(), Self::refresh))
-            .route(Route::stateful(CHECK_AUTH_STATUS_PATH, get, self.clone(), Self::check_auth_status))
-            .route(Route::stateful(LOGOUT_PATH, post, self.clone(), Self::logout))
-            .route(register)
-            .route(Route::stateful(REQUEST_RESET_PATH, post, self.clone(), Self::request_reset))
-            .route(Route::stateful(VERIFY_RESET_PATH, get, self.clone(), Self::verify_reset))
-            .route(Route::stateful(UPDATE_RESET_PATH, post, self.clone(), Self::update_reset))
+            .route(login.with_doc(docs::login()))
+            .route(Route::stateful(TOKEN_PATH, post, self.clone(), Self::token).with_doc(docs::token()))
+            .route(Route::stateful(REFRESH_PATH, post, self.clone(), Self::refresh).with_doc(docs::refresh()))
+            .route(Route::stateful(TOKEN_REFRESH_PATH, post, self.clone(), Self::refresh).with_doc(docs::refresh()))
+            .route(
+                Route::stateful(CHECK_AUTH_STATUS_PATH, get, self.clone(), Self::check_auth_status)
+                    .with_doc(docs::check_auth_status()),
+            )
+            .route(Route::stateful(LOGOUT_PATH, post, self.clone(), Self::logout).with_doc(docs::logout()))
+            .route(register.with_doc(docs::register()))
+            .route(
+                Route::stateful(REQUEST_RESET_PATH, post, self.clone(), Self::request_reset)
+                    .with_doc(docs::request_reset()),
+            )
+            .route(
+                Route::stateful(VERIFY_RESET_PATH, get, self.clone(), Self::verify_reset)
+                    .with_doc(docs::verify_reset()),
+            )
+            .route(
+                Route::stateful(UPDATE_RESET_PATH, post, self.clone(), Self::update_reset)
+                    .with_doc(docs::update_reset()),
+            )
     }
 
     /// The request's body fields (JSON, form or multipart); 415, 413 or 400 `{"detail"}` when it

@@ -94,10 +94,13 @@ mod verifier;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{HeaderName, Method};
+use http::{HeaderName, Method, StatusCode};
 
 use super::BuildDialect;
 use crate::api::{Api, ErrorRenderer, Gate, Route, UserCheck};
+use crate::codec::BodyFormat;
+use crate::openapi::model::schema::Schema;
+use crate::openapi::{Answer, Endpoint};
 use crate::carrier::Carrier;
 use crate::guard::{Guard, OpaqueVerifier};
 use crate::services::Services;
@@ -105,7 +108,7 @@ use crate::store::TokenKind;
 
 pub use config::OzConfig;
 pub use device::{DEVICE_INFO_KEYS, DeviceInfo};
-pub use error::{ErrorCode, OzRenderer, error_body};
+pub use error::{ErrorCode, OzRenderer, error_body, error_schema};
 pub use user::user_object;
 use verifier::OzVerifier;
 
@@ -154,9 +157,68 @@ impl Inner {
     /// `POST /api/authorize/auth` (route 0) and `POST /api/authorize/refresh/` (route 1).
     fn api(self: &Arc<Self>) -> Api {
         Api::new(Oz::NAME, self.renderer.clone())
-            .route(Route::stateful(AUTH_PATH, &[Method::POST], self.clone(), Self::auth))
-            .route(Route::stateful(REFRESH_PATH, &[Method::POST], self.clone(), Self::refresh))
+            .route(Route::stateful(AUTH_PATH, &[Method::POST], self.clone(), Self::auth).with_doc(self.auth_doc()))
+            .route(
+                Route::stateful(REFRESH_PATH, &[Method::POST], self.clone(), Self::refresh)
+                    .with_doc(self.refresh_doc()),
+            )
     }
+
+    /// The answers both endpoints share: the session, field problems (400), bad credentials or
+    /// tokens (401), a deactivated account (403 when so configured).
+    fn session_endpoint(&self, summary: &str, body: Schema) -> Endpoint {
+        let mut endpoint = Endpoint::new(summary)
+            .body(&[BodyFormat::Json], body)
+            .answer(Answer::new(StatusCode::OK, "The session object (a new token pair).").json(session_schema()))
+            .answer(Answer::new(StatusCode::BAD_REQUEST, "Missing or mistyped fields: `details` lists them.").json(error_schema()))
+            .fails_with(&[StatusCode::UNAUTHORIZED]);
+        if self.config.inactive_is_forbidden {
+            endpoint = endpoint.fails_with(&[StatusCode::FORBIDDEN]);
+        }
+        endpoint
+    }
+
+    fn auth_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{any_object, object, string};
+        let credentials = object(&[("email", string()), ("password", string())], &[]);
+        self.session_endpoint(
+            "Log in: a session with an access token and a refresh token",
+            object(&[("credentials", credentials)], &[("device_info", any_object())]),
+        )
+        .description(
+            "`email` may hold the e-mail address or the username. A session presented in `X-Forensic-Access-Token` \
+             is superseded (`old_access_token`).",
+        )
+        .fails_with(&[StatusCode::TOO_MANY_REQUESTS])
+    }
+
+    fn refresh_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{object, string};
+        self.session_endpoint(
+            "Renew the session with the refresh token (`expire_token`), which works once",
+            object(&[("expire_token", string())], &[]),
+        )
+    }
+}
+
+/// The schema of the session object (keys in the seed's order).
+fn session_schema() -> Schema {
+    use crate::openapi::schema::{any_object, integer, nullable_string, number, object, string};
+    let device = object(&[], &[]);
+    object(
+        &[
+            ("technical_meta_data", any_object()),
+            ("session_id", integer()),
+            ("user_id", string()),
+            ("access_token", string()),
+            ("expire_token", string()),
+            ("expire_date", number()),
+            ("device_info", device),
+            ("old_access_token", nullable_string()),
+            ("user", any_object()),
+        ],
+        &[],
+    )
 }
 
 impl Oz {
