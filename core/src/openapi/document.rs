@@ -84,7 +84,7 @@ impl ApiDocument {
         let mut components = Components::new();
         for path in paths {
             for method in methods {
-                let operation = operation(&Context { tag: None, carriers: &[], renderer }, path, method, endpoint, &mut components);
+                let operation = operation(&Context { tag: None, scheme_prefix: None, carriers: &[], renderer }, path, method, endpoint, &mut components);
                 add_operation(&mut self.openapi.paths, path, method, operation);
             }
         }
@@ -112,15 +112,20 @@ impl ApiDocument {
 /// What describing one API's operations needs.
 struct Context<'a> {
     tag: Option<&'a str>,
+    /// Names the security schemes of a dialect's carriers `<dialect>-<carrier>`: two dialects'
+    /// tokens in one carrier (AMCR's and miniSASS's `Bearer`) are not interchangeable.
+    scheme_prefix: Option<&'a str>,
     carriers: &'a [Carrier],
     renderer: &'a dyn ErrorRenderer,
 }
 
-/// The document of one API: each route at each of its [paths](crate::api::Route::paths), for each method it
-/// allows (`HEAD` as `GET` without a body, `OPTIONS` where it has DRF's description); a route
-/// without an [`Endpoint`] is listed with its common failures only.
+/// The document of one API: each route at each of its [paths](crate::api::Route::paths), for
+/// each method it allows (`HEAD` as `GET` without a body, `OPTIONS` where it has DRF's
+/// description); a route without an [`Endpoint`] is listed with its common failures only. The
+/// security schemes of `carriers` are named `<api>-<carrier>` (`amcr-bearer`,
+/// `minisass-bearer`: their tokens are not interchangeable; see [`scheme_name`]).
 pub fn describe_api(api: &Api, carriers: &[Carrier]) -> OpenApi {
-    let context = Context { tag: Some(api.name()), carriers, renderer: &**api.renderer() };
+    let context = Context { tag: Some(api.name()), scheme_prefix: Some(api.name()), carriers, renderer: &**api.renderer() };
     let mut document = ApiDocument::new(api.name(), env!("CARGO_PKG_VERSION")).openapi;
     let mut components = Components::new();
     for route in api.routes() {
@@ -233,6 +238,10 @@ fn operation(context: &Context<'_>, path: &str, method: &Method, endpoint: &Endp
     };
     for carrier in carriers {
         if let (Some(name), Some(scheme)) = (scheme_name(carrier), security_scheme(carrier)) {
+            let name = match context.scheme_prefix {
+                Some(prefix) => format!("{prefix}-{name}"),
+                None => name,
+            };
             builder = builder.security(SecurityRequirement::new(name.clone(), Vec::<String>::new()));
             components.security_schemes.entry(name).or_insert(scheme);
         }

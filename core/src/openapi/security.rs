@@ -7,7 +7,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use crate::carrier::Carrier;
 
-/// The name of `carrier`'s security scheme in the document's components and requirements
+/// The name of `carrier`'s security scheme in the document's components and requirements, for
+/// an app's own routes (a dialect's are prefixed with its name: `amcr-bearer`)
 /// (`bearer`, `authorization-jwt`, `header-x-forensic-access-token`, `query-jwt`,
 /// `cookie-session.tokenkey`); `None` for an app's [custom carrier](Carrier::custom), which
 /// the app describes itself.
