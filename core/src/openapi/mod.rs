@@ -46,3 +46,6 @@ pub use endpoint::{Answer, Endpoint, Security};
 pub use security::{scheme_name, security_scheme};
 /// utoipa's OpenAPI model, which the documents are built with.
 pub use utoipa::openapi as model;
+
+#[cfg(test)]
+mod tests;
