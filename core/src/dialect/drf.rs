@@ -25,10 +25,10 @@ use serde_json::{Map, Value};
 
 use super::kit;
 use crate::api::{ApiError, ApiRequest, ApiResponse, ErrorRenderer, Refusal, Reply};
-use crate::openapi::model::schema::Schema;
-use crate::openapi::{Answer, schema};
 use crate::codec::{BodyFormat, CodecError, ResponseFormat, negotiate};
 use crate::guard::{InvalidToken, Rejection};
+use crate::openapi::model::schema::Schema;
+use crate::openapi::{Answer, schema};
 use crate::services::Services;
 use crate::token::jwt::JwtError;
 use crate::user::User;

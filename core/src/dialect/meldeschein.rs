@@ -291,7 +291,8 @@ impl Inner {
     fn token_doc(&self) -> Endpoint {
         use crate::openapi::schema::{field_errors, object, string, string_list};
         let credentials = object(&[("username", string()), ("password", string())], &[]);
-        let answer = |status, description: &str, body| self.renderer.answer(Answer::new(status, description), body);
+        let answer =
+            |status, description: &str, body| self.renderer.answer(Answer::new(status, description), body);
         Endpoint::new("Obtain a JSON Web Token (djangorestframework-jwt)")
             .description(
                 "`username` (or the e-mail address) and `password` in JSON, XML (`<root>...</root>`) or form data. \
@@ -311,11 +312,22 @@ impl Inner {
     fn get_config_doc(&self) -> Endpoint {
         use crate::openapi::schema::{array, integer, object, string};
         let user = object(
-            &[("id", integer()), ("username", string()), ("email", string()), ("first_name", string()), ("last_name", string())],
+            &[
+                ("id", integer()),
+                ("username", string()),
+                ("email", string()),
+                ("first_name", string()),
+                ("last_name", string()),
+            ],
             &[],
         );
         let body = object(
-            &[("user", user), ("gemeinden", array(integer())), ("vermieter", array(integer())), ("objekte", array(integer()))],
+            &[
+                ("user", user),
+                ("gemeinden", array(integer())),
+                ("vermieter", array(integer())),
+                ("objekte", array(integer())),
+            ],
             &[],
         );
         Endpoint::new("The user and the municipality, landlord and property IDs they may post for")

@@ -74,13 +74,13 @@ use crate::carrier::{Carrier, CarrierKind, Found};
 use crate::clock::SharedClock;
 use crate::codec::{BodyFormat, CodecError, XmlDeclaration, XmlWriter};
 use crate::guard::{Credential, Guard, Identity, InvalidToken, OpaqueVerifier, Rejection, TokenVerifier};
+use crate::openapi::model::schema::Schema;
+use crate::openapi::schema::xml_attribute;
+use crate::openapi::{Answer, Endpoint};
 use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord, TokenStore};
 use crate::token::{OpaqueToken, TokenHash};
 use crate::user::User;
-use crate::openapi::model::schema::Schema;
-use crate::openapi::schema::xml_attribute;
-use crate::openapi::{Answer, Endpoint};
 
 /// The audience of tDAR sessions in the token store: other dialects' tokens are refused.
 pub const AUDIENCE: &str = "tdar";
@@ -361,8 +361,14 @@ impl Inner {
     /// `POST /api/login` (route 0) and `POST /api/logout` (route 1).
     fn api(self: &Arc<Self>) -> Api {
         Api::new(Tdar::NAME, self.renderer.clone())
-            .route(Route::stateful(LOGIN_PATH, &[Method::POST], self.clone(), Self::login).with_doc(self.login_doc()))
-            .route(Route::stateful(LOGOUT_PATH, &[Method::POST], self.clone(), Self::logout).with_doc(self.logout_doc()))
+            .route(
+                Route::stateful(LOGIN_PATH, &[Method::POST], self.clone(), Self::login)
+                    .with_doc(self.login_doc()),
+            )
+            .route(
+                Route::stateful(LOGOUT_PATH, &[Method::POST], self.clone(), Self::logout)
+                    .with_doc(self.logout_doc()),
+            )
     }
 
     fn login_doc(&self) -> Endpoint {

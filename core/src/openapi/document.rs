@@ -80,11 +80,23 @@ impl ApiDocument {
     /// failures (see [`Endpoint::common_failures`]) shaped by `renderer` (the renderer of the
     /// gate in front of it).
     #[must_use]
-    pub fn with_route(mut self, paths: &[&str], methods: &[Method], endpoint: &Endpoint, renderer: &dyn ErrorRenderer) -> Self {
+    pub fn with_route(
+        mut self,
+        paths: &[&str],
+        methods: &[Method],
+        endpoint: &Endpoint,
+        renderer: &dyn ErrorRenderer,
+    ) -> Self {
         let mut components = Components::new();
         for path in paths {
             for method in methods {
-                let operation = operation(&Context { tag: None, scheme_prefix: None, carriers: &[], renderer }, path, method, endpoint, &mut components);
+                let operation = operation(
+                    &Context { tag: None, scheme_prefix: None, carriers: &[], renderer },
+                    path,
+                    method,
+                    endpoint,
+                    &mut components,
+                );
                 add_operation(&mut self.openapi.paths, path, method, operation);
             }
         }
@@ -125,7 +137,12 @@ struct Context<'a> {
 /// security schemes of `carriers` are named `<api>-<carrier>` (`amcr-bearer`,
 /// `minisass-bearer`: their tokens are not interchangeable; see [`scheme_name`]).
 pub fn describe_api(api: &Api, carriers: &[Carrier]) -> OpenApi {
-    let context = Context { tag: Some(api.name()), scheme_prefix: Some(api.name()), carriers, renderer: &**api.renderer() };
+    let context = Context {
+        tag: Some(api.name()),
+        scheme_prefix: Some(api.name()),
+        carriers,
+        renderer: &**api.renderer(),
+    };
     let mut document = ApiDocument::new(api.name(), env!("CARGO_PKG_VERSION")).openapi;
     let mut components = Components::new();
     for route in api.routes() {
@@ -189,7 +206,13 @@ fn operation_id(method: &Method, path: &str) -> String {
     format!("{}{}", method.as_str().to_ascii_lowercase(), path)
 }
 
-fn operation(context: &Context<'_>, path: &str, method: &Method, endpoint: &Endpoint, components: &mut Components) -> Operation {
+fn operation(
+    context: &Context<'_>,
+    path: &str,
+    method: &Method,
+    endpoint: &Endpoint,
+    components: &mut Components,
+) -> Operation {
     let is_head = *method == Method::HEAD;
     let mut builder = OperationBuilder::new()
         .summary(Some(endpoint.summary()))
@@ -218,8 +241,11 @@ fn operation(context: &Context<'_>, path: &str, method: &Method, endpoint: &Endp
     if let Some((formats, schema)) = endpoint.request_body()
         && !is_head
     {
-        let mut body = RequestBodyBuilder::new()
-            .required(Some(if endpoint.body_required() { Required::True } else { Required::False }));
+        let mut body = RequestBodyBuilder::new().required(Some(if endpoint.body_required() {
+            Required::True
+        } else {
+            Required::False
+        }));
         for format in formats {
             let schema = match format {
                 BodyFormat::Xml => xml_root("root", schema.clone()),
@@ -276,7 +302,10 @@ fn response(answer: &Answer, is_head: bool) -> Response {
         }
     }
     for (name, description) in answer.headers() {
-        builder = builder.header(name, HeaderBuilder::new().schema(schema::string()).description(Some(description)).build());
+        builder = builder.header(
+            name,
+            HeaderBuilder::new().schema(schema::string()).description(Some(description)).build(),
+        );
     }
     builder.build()
 }
@@ -299,12 +328,22 @@ fn options_operation(context: &Context<'_>, path: &str, metadata: &serde_json::V
 
 fn object_schema_of_metadata() -> utoipa::openapi::schema::Schema {
     use schema::{object, string, string_list};
-    object(&[("name", string()), ("description", string()), ("renders", string_list()), ("parses", string_list())], &[])
+    object(
+        &[
+            ("name", string()),
+            ("description", string()),
+            ("renders", string_list()),
+            ("parses", string_list()),
+        ],
+        &[],
+    )
 }
 
 /// The `{name}` segments of a path pattern.
 fn path_parameters(path: &str) -> Vec<&str> {
-    path.split('/').filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect()
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
 }
 
 /// Every `(path, method)` an adapter mounts `api` at: each route's [paths](crate::api::Route::paths) with
@@ -347,4 +386,3 @@ pub fn documented_operations(document: &OpenApi) -> Vec<(String, Method)> {
     }
     operations
 }
-

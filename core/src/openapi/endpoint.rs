@@ -46,13 +46,17 @@ impl Answer {
         let description = match status.as_u16() {
             400 => "The body could not be read (malformed, or stopped before its end).",
             401 => "No credentials, or credentials that are invalid, expired or revoked.",
-            403 => "Authenticated, but not allowed (missing rights, or a cross-site request riding on a cookie).",
+            403 => {
+                "Authenticated, but not allowed (missing rights, or a cross-site request riding on a cookie)."
+            }
             405 => "The method is not allowed here (`Allow` lists those that are).",
             413 => "The body is larger than the API's limit.",
             415 => "The body's `Content-Type` is not one the endpoint accepts.",
             429 => "Too many failed logins for this account or client: locked for a while (`Retry-After`).",
             500 => "A server fault; the body says nothing more.",
-            503 => "A store is down or the password hasher is busy: try again later (`Retry-After` when busy).",
+            503 => {
+                "A store is down or the password hasher is busy: try again later (`Retry-After` when busy)."
+            }
             _ => status.canonical_reason().unwrap_or("An error."),
         };
         let answer = Self::new(status, description);
@@ -259,7 +263,11 @@ impl Endpoint {
     pub fn common_failures(&self) -> Vec<StatusCode> {
         let mut statuses = self.common.clone();
         if self.body.is_some() {
-            statuses.extend([StatusCode::BAD_REQUEST, StatusCode::PAYLOAD_TOO_LARGE, StatusCode::UNSUPPORTED_MEDIA_TYPE]);
+            statuses.extend([
+                StatusCode::BAD_REQUEST,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ]);
         }
         statuses.extend([StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE]);
         let mut unique = Vec::new();

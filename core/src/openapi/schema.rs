@@ -37,7 +37,9 @@ pub fn described_string(description: &str) -> Schema {
 /// assert_eq!(serde_json::to_value(&schema).unwrap()["enum"], serde_json::json!(["access", "refresh"]));
 /// ```
 pub fn one_of_strings(values: &[&str]) -> Schema {
-    Schema::Object(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).build())
+    Schema::Object(
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).build(),
+    )
 }
 
 /// An integer.

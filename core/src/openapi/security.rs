@@ -22,11 +22,17 @@ use crate::carrier::Carrier;
 /// ```
 pub fn scheme_name(carrier: &Carrier) -> Option<String> {
     let safe = |name: &str| -> String {
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .collect()
     };
     match carrier {
-        Carrier::Authorization { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => Some("bearer".to_owned()),
-        Carrier::Authorization { scheme, .. } => Some(format!("authorization-{}", safe(&scheme.to_ascii_lowercase()))),
+        Carrier::Authorization { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => {
+            Some("bearer".to_owned())
+        }
+        Carrier::Authorization { scheme, .. } => {
+            Some(format!("authorization-{}", safe(&scheme.to_ascii_lowercase())))
+        }
         Carrier::Header(name) => Some(format!("header-{}", safe(name.as_str()))),
         Carrier::Query(name) => Some(format!("query-{}", safe(name))),
         Carrier::Cookie(name) => Some(format!("cookie-{}", safe(name))),
@@ -45,7 +51,8 @@ pub fn scheme_name(carrier: &Carrier) -> Option<String> {
 pub fn security_scheme(carrier: &Carrier) -> Option<SecurityScheme> {
     let scheme = match carrier {
         Carrier::Authorization { scheme, case_sensitive } if scheme.eq_ignore_ascii_case("bearer") => {
-            let note = if *case_sensitive { "the keyword `Bearer` exactly" } else { "the keyword in any case" };
+            let note =
+                if *case_sensitive { "the keyword `Bearer` exactly" } else { "the keyword in any case" };
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
@@ -57,7 +64,9 @@ pub fn security_scheme(carrier: &Carrier) -> Option<SecurityScheme> {
             let note = if *case_sensitive { "exactly" } else { "in any case" };
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "Authorization".to_owned(),
-                format!("`Authorization: {scheme} <token>`: the value is the keyword `{scheme}` ({note}), a space and the token."),
+                format!(
+                    "`Authorization: {scheme} <token>`: the value is the keyword `{scheme}` ({note}), a space and the token."
+                ),
             )))
         }
         Carrier::Header(name) => SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(

@@ -18,8 +18,9 @@ fn dialects() -> Dialects {
         KeyRing::new("k1", JwtKey::hs256(&[7; 32]).expect("key")).expect("ring"),
         services.clock.clone(),
     );
-    let context = DialectContext::new(services, jwt, Arc::new(OutboxMailer::new()))
-        .with_config(crate::dialect::meldeschein::MeldescheinConfig { query_token: true, ..Default::default() });
+    let context = DialectContext::new(services, jwt, Arc::new(OutboxMailer::new())).with_config(
+        crate::dialect::meldeschein::MeldescheinConfig { query_token: true, ..Default::default() },
+    );
     Dialects::built_in(&context).expect("dialects")
 }
 
@@ -59,7 +60,10 @@ fn the_document_is_openapi_3_1_with_unique_operation_ids() {
         for operation in item.as_object().expect("item").values() {
             let id = operation["operationId"].as_str().expect("an operationId");
             assert!(ids.insert(id.to_owned()), "{id} twice");
-            assert!(operation["responses"]["500"].is_object() && operation["responses"]["503"].is_object(), "{id}");
+            assert!(
+                operation["responses"]["500"].is_object() && operation["responses"]["503"].is_object(),
+                "{id}"
+            );
         }
     }
 }
@@ -78,7 +82,10 @@ fn schema<'d>(answer: &'d Value, media_type: &str) -> &'d Value {
 }
 
 fn required(schema: &Value) -> Vec<&str> {
-    schema["required"].as_array().map(|names| names.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    schema["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 fn header<'d>(answer: &'d Value, name: &str) -> &'d str {
@@ -93,7 +100,10 @@ fn amcr_token_auth_takes_json_form_and_multipart_and_answers_a_token_or_a_401() 
         assert_eq!(required(&body[media_type]["schema"]), ["username", "password"], "{media_type}");
     }
     assert!(body["application/xml"].is_null(), "AMCR takes no XML");
-    assert_eq!(required(schema(answer(&document, "/api/token-auth/", "post", "200"), "application/json")), ["token"]);
+    assert_eq!(
+        required(schema(answer(&document, "/api/token-auth/", "post", "200"), "application/json")),
+        ["token"]
+    );
     let refused = answer(&document, "/api/token-auth/", "post", "401");
     assert_eq!(required(schema(refused, "application/json")), ["non_field_errors"]);
     assert!(header(refused, "WWW-Authenticate").contains("Bearer"));
@@ -107,12 +117,20 @@ fn amcr_token_auth_takes_json_form_and_multipart_and_answers_a_token_or_a_401() 
 fn meldeschein_sends_its_jwt_as_authorization_jwt_and_takes_xml_logins() {
     let document = document();
     let scheme = &document["components"]["securitySchemes"]["meldeschein-authorization-jwt"];
-    assert_eq!((scheme["type"].as_str(), scheme["in"].as_str(), scheme["name"].as_str()), (Some("apiKey"), Some("header"), Some("Authorization")));
+    assert_eq!(
+        (scheme["type"].as_str(), scheme["in"].as_str(), scheme["name"].as_str()),
+        (Some("apiKey"), Some("header"), Some("Authorization"))
+    );
     assert!(scheme["description"].as_str().expect("described").contains("Authorization: JWT <token>"));
     let query = &document["components"]["securitySchemes"]["meldeschein-query-jwt"];
-    assert_eq!((query["in"].as_str(), query["name"].as_str()), (Some("query"), Some("jwt")), "?jwt= when enabled");
+    assert_eq!(
+        (query["in"].as_str(), query["name"].as_str()),
+        (Some("query"), Some("jwt")),
+        "?jwt= when enabled"
+    );
     let body = &document["paths"]["/api/token/"]["post"]["requestBody"]["content"];
-    for media_type in ["application/json", "application/xml", "text/xml", "application/x-www-form-urlencoded"] {
+    for media_type in ["application/json", "application/xml", "text/xml", "application/x-www-form-urlencoded"]
+    {
         assert_eq!(required(&body[media_type]["schema"]), ["username", "password"], "{media_type}");
     }
     assert_eq!(body["application/xml"]["schema"]["xml"]["name"], "root");
@@ -127,19 +145,34 @@ fn meldeschein_sends_its_jwt_as_authorization_jwt_and_takes_xml_logins() {
 fn oz_sends_its_token_in_x_forensic_access_token_and_logs_in_with_a_credentials_envelope() {
     let document = document();
     let body = &document["paths"]["/api/authorize/auth"]["post"]["requestBody"]["content"];
-    assert_eq!(body.as_object().expect("content").keys().collect::<Vec<_>>(), ["application/json"], "JSON only");
+    assert_eq!(
+        body.as_object().expect("content").keys().collect::<Vec<_>>(),
+        ["application/json"],
+        "JSON only"
+    );
     let credentials = &body["application/json"]["schema"]["properties"]["credentials"];
     assert_eq!(required(credentials), ["email", "password"]);
     let session = schema(answer(&document, "/api/authorize/auth", "post", "200"), "application/json");
     assert_eq!(
         required(session),
-        ["technical_meta_data", "session_id", "user_id", "access_token", "expire_token", "expire_date", "device_info", "old_access_token", "user"]
+        [
+            "technical_meta_data",
+            "session_id",
+            "user_id",
+            "access_token",
+            "expire_token",
+            "expire_date",
+            "device_info",
+            "old_access_token",
+            "user"
+        ]
     );
     let refused = answer(&document, "/api/authorize/refresh/", "post", "401");
     assert_eq!(required(schema(refused, "application/json")), ["error_code", "error_message", "details"]);
     assert!(header(refused, "WWW-Authenticate").contains("X-Forensic-Access-Token"));
     // The gate's carrier, for an app's routes: what `Dialects::any_gate` and the demo document.
-    let carrier = crate::carrier::Carrier::header(http::HeaderName::from_static(crate::dialect::oz::TOKEN_HEADER));
+    let carrier =
+        crate::carrier::Carrier::header(http::HeaderName::from_static(crate::dialect::oz::TOKEN_HEADER));
     let scheme = serde_json::to_value(super::security_scheme(&carrier)).expect("JSON");
     assert!(scheme["name"].as_str().expect("named").eq_ignore_ascii_case("X-Forensic-Access-Token"));
 }
@@ -149,7 +182,10 @@ fn tdar_logs_in_with_form_fields_and_sets_its_session_cookie() {
     let document = document();
     let body = &document["paths"]["/api/login"]["post"]["requestBody"]["content"];
     for media_type in ["application/x-www-form-urlencoded", "multipart/form-data"] {
-        assert_eq!(required(&body[media_type]["schema"]), ["userLogin.loginUsername", "userLogin.loginPassword"]);
+        assert_eq!(
+            required(&body[media_type]["schema"]),
+            ["userLogin.loginUsername", "userLogin.loginPassword"]
+        );
     }
     let ok = answer(&document, "/api/login", "post", "200");
     assert!(header(ok, "Set-Cookie").contains("session.tokenkey=<apiToken>; HttpOnly"));
@@ -178,7 +214,8 @@ fn minisass_login_answers_the_user_with_tokens_or_a_401_error() {
     let token = schema(answer(&document, "/authentication/api/token/", "post", "200"), "application/json");
     assert_eq!(required(token), ["refresh", "access"]);
     assert!(answer(&document, "/authentication/api/login", "options", "200").is_object(), "DRF's OPTIONS");
-    let reset = &document["paths"]["/authentication/api/verify-password-reset/{uid}/{token}/"]["get"]["parameters"];
+    let reset =
+        &document["paths"]["/authentication/api/verify-password-reset/{uid}/{token}/"]["get"]["parameters"];
     assert_eq!(reset[0]["in"], "path");
     assert_eq!(reset[1]["name"], "token");
 }

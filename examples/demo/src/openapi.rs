@@ -55,7 +55,8 @@ pub fn document(dialects: &Dialects, whoami: &Gate, booking: &Gate) -> ApiDocume
 }
 
 fn whoami_endpoint(gate: &Gate) -> Endpoint {
-    let who = object(&[("id", integer()), ("username", nullable_string()), ("email", nullable_string())], &[]);
+    let who =
+        object(&[("id", integer()), ("username", nullable_string()), ("email", nullable_string())], &[]);
     Endpoint::new("Who a token of any mounted dialect belongs to")
         .secured_by(gate.guard().carriers().cloned())
         .answer(Answer::new(StatusCode::OK, "The user.").json(who))

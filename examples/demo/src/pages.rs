@@ -73,7 +73,11 @@ pub const PAGES: [Page; 9] = [
         content_type: "text/css; charset=utf-8",
         body: include_str!("../assets/demo.css"),
     },
-    Page { path: DOCS_PAGE_PATH, content_type: "text/html; charset=utf-8", body: include_str!("../assets/docs.html") },
+    Page {
+        path: DOCS_PAGE_PATH,
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../assets/docs.html"),
+    },
     Page {
         path: "/docs/docs.js",
         content_type: "text/javascript; charset=utf-8",

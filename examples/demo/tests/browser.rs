@@ -245,8 +245,9 @@ async fn api_documents_render(browser: &Browser, base: &str, dir: &Path) {
     let rendered = browser.script("return document.querySelectorAll('.swagger-ui .opblock').length").await;
     assert_eq!(rendered, json!(operations), "one block per operation of /openapi.json");
     let png = browser.call(reqwest::Method::GET, "/screenshot", None).await;
-    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png.as_str().expect("base64"))
-        .expect("a PNG");
+    let png =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png.as_str().expect("base64"))
+            .expect("a PNG");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "a real screenshot");
     let path = dir.join("docs.png");
     std::fs::write(&path, &png).expect("the screenshot is written");

@@ -37,7 +37,8 @@ const MAX_SECONDS: u32 = 75;
 /// The demo's configuration for the run (see the module docs): only the lockout threshold.
 const FUZZ_CONFIG: [(&str, &str); 1] = [("AUTHMOUNT_LOCKOUT_MAX_FAILURES", "1000000")];
 /// The checks every answer must pass.
-const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
+const CHECKS: &str =
+    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
 /// The `schemathesis` and `openapi-spec-validator` executables beside `AUTHMOUNT_PYTHON`, when
 /// both are installed; under `CI=true` they must be.
@@ -86,8 +87,13 @@ async fn auth_config(base: &str, password: &str, document: &Value) -> String {
     let credentials = json!({"username": "demo", "password": password});
     let amcr = post_json(&http, base, "/api/token-auth/", credentials.clone()).await["token"].clone();
     let jwt = post_json(&http, base, "/api/token/", credentials.clone()).await["token"].clone();
-    let oz = post_json(&http, base, "/api/authorize/auth", json!({"credentials": {"email": "demo@example.org", "password": password}}))
-        .await["access_token"]
+    let oz = post_json(
+        &http,
+        base,
+        "/api/authorize/auth",
+        json!({"credentials": {"email": "demo@example.org", "password": password}}),
+    )
+    .await["access_token"]
         .clone();
     let minisass = post_json(&http, base, "/authentication/api/token/", credentials).await["access"].clone();
     let form = format!("userLogin.loginUsername=demo&userLogin.loginPassword={}", urlencode(password));

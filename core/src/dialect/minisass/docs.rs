@@ -40,7 +40,8 @@ fn simplejwt_error() -> Schema {
 }
 
 pub(super) fn login() -> Endpoint {
-    let body = object(&[("password", string())], &[("email", string()), ("usernameForEmailRetrieval", string())]);
+    let body =
+        object(&[("password", string())], &[("email", string()), ("usernameForEmailRetrieval", string())]);
     let user = object(
         &[
             ("username", string()),
@@ -77,14 +78,26 @@ pub(super) fn token() -> Endpoint {
 pub(super) fn refresh() -> Endpoint {
     Endpoint::new("Renew the access token with the refresh token (rotating it)")
         .body(&BODY_FORMATS, object(&[("refresh", string())], &[]))
-        .answer(ok("A new access token, and a new refresh token when rotating.", object(&[("access", string())], &[("refresh", string())])))
+        .answer(ok(
+            "A new access token, and a new refresh token when rotating.",
+            object(&[("access", string())], &[("refresh", string())]),
+        ))
         .answer(invalid_fields())
-        .answer(unauthorized("The refresh token is invalid, expired, already used or revoked.", simplejwt_error()))
+        .answer(unauthorized(
+            "The refresh token is invalid, expired, already used or revoked.",
+            simplejwt_error(),
+        ))
 }
 
 pub(super) fn check_auth_status() -> Endpoint {
     let status = object(
-        &[("is_authenticated", boolean()), ("user_id", integer()), ("username", string()), ("email", string()), ("is_admin", boolean())],
+        &[
+            ("is_authenticated", boolean()),
+            ("user_id", integer()),
+            ("username", string()),
+            ("email", string()),
+            ("is_admin", boolean()),
+        ],
         &[],
     );
     Endpoint::new("Who the access token belongs to")
@@ -115,7 +128,13 @@ pub(super) fn register() -> Endpoint {
     ];
     let fields: Vec<(&str, Schema)> = required.iter().map(|name| (*name, string())).collect();
     let created = object(
-        &[("id", integer()), ("username", string()), ("email", string()), ("first_name", string()), ("last_name", string())],
+        &[
+            ("id", integer()),
+            ("username", string()),
+            ("email", string()),
+            ("first_name", string()),
+            ("last_name", string()),
+        ],
         &[],
     );
     Endpoint::new("Register a user")

@@ -391,7 +391,10 @@ impl Inner {
             .route(login.with_doc(docs::login()))
             .route(Route::stateful(TOKEN_PATH, post, self.clone(), Self::token).with_doc(docs::token()))
             .route(Route::stateful(REFRESH_PATH, post, self.clone(), Self::refresh).with_doc(docs::refresh()))
-            .route(Route::stateful(TOKEN_REFRESH_PATH, post, self.clone(), Self::refresh).with_doc(docs::refresh()))
+            .route(
+                Route::stateful(TOKEN_REFRESH_PATH, post, self.clone(), Self::refresh)
+                    .with_doc(docs::refresh()),
+            )
             .route(
                 Route::stateful(CHECK_AUTH_STATUS_PATH, get, self.clone(), Self::check_auth_status)
                     .with_doc(docs::check_auth_status()),

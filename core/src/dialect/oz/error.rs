@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::CHALLENGE;
 use crate::api::{ApiError, ApiResponse, ErrorRenderer, Reply};
-use crate::openapi::Answer;
 use crate::guard::{InvalidToken, Rejection};
+use crate::openapi::Answer;
 
 /// The vendor's error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

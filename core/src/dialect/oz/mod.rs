@@ -98,11 +98,11 @@ use http::{HeaderName, Method, StatusCode};
 
 use super::BuildDialect;
 use crate::api::{Api, ErrorRenderer, Gate, Route, UserCheck};
+use crate::carrier::Carrier;
 use crate::codec::BodyFormat;
+use crate::guard::{Guard, OpaqueVerifier};
 use crate::openapi::model::schema::Schema;
 use crate::openapi::{Answer, Endpoint};
-use crate::carrier::Carrier;
-use crate::guard::{Guard, OpaqueVerifier};
 use crate::services::Services;
 use crate::store::TokenKind;
 
@@ -157,7 +157,10 @@ impl Inner {
     /// `POST /api/authorize/auth` (route 0) and `POST /api/authorize/refresh/` (route 1).
     fn api(self: &Arc<Self>) -> Api {
         Api::new(Oz::NAME, self.renderer.clone())
-            .route(Route::stateful(AUTH_PATH, &[Method::POST], self.clone(), Self::auth).with_doc(self.auth_doc()))
+            .route(
+                Route::stateful(AUTH_PATH, &[Method::POST], self.clone(), Self::auth)
+                    .with_doc(self.auth_doc()),
+            )
             .route(
                 Route::stateful(REFRESH_PATH, &[Method::POST], self.clone(), Self::refresh)
                     .with_doc(self.refresh_doc()),
@@ -169,8 +172,13 @@ impl Inner {
     fn session_endpoint(&self, summary: &str, body: Schema) -> Endpoint {
         let mut endpoint = Endpoint::new(summary)
             .body(&[BodyFormat::Json], body)
-            .answer(Answer::new(StatusCode::OK, "The session object (a new token pair).").json(session_schema()))
-            .answer(Answer::new(StatusCode::BAD_REQUEST, "Missing or mistyped fields: `details` lists them.").json(error_schema()))
+            .answer(
+                Answer::new(StatusCode::OK, "The session object (a new token pair).").json(session_schema()),
+            )
+            .answer(
+                Answer::new(StatusCode::BAD_REQUEST, "Missing or mistyped fields: `details` lists them.")
+                    .json(error_schema()),
+            )
             .fails_with(&[StatusCode::UNAUTHORIZED]);
         if self.config.inactive_is_forbidden {
             endpoint = endpoint.fails_with(&[StatusCode::FORBIDDEN]);
