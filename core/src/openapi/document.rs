@@ -346,9 +346,24 @@ fn path_parameters(path: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Every `(path, method)` an adapter mounts `api` at: each route's [paths](crate::api::Route::paths) with
-/// each method it answers (`OPTIONS` where described). What the document must list, no more, no
-/// less.
+/// Every `(path, method)` an adapter mounts `api` at: each route's
+/// [paths](crate::api::Route::paths) with each method it answers (`OPTIONS` where described).
+/// What the document must list, no more, no less ([`documented_operations`]).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::collections::BTreeSet;
+/// use authmount::dialect::Dialect;
+/// use authmount::dialect::oz::{Oz, OzConfig};
+/// use authmount::openapi::{documented_operations, mounted_operations};
+///
+/// let oz = Oz::new(authmount::services::Services::in_memory()?, OzConfig::default());
+/// let mounted: BTreeSet<_> = mounted_operations(&oz.api()).into_iter().map(|(p, m)| (p, m.to_string())).collect();
+/// let documented: BTreeSet<_> = documented_operations(&oz.openapi()).into_iter().map(|(p, m)| (p, m.to_string())).collect();
+/// assert_eq!(mounted, documented);
+/// assert!(mounted.contains(&("/api/authorize/auth/".to_owned(), "POST".to_owned())));
+/// # Ok(()) }
+/// ```
 pub fn mounted_operations(api: &Api) -> Vec<(String, Method)> {
     let mut operations = Vec::new();
     for route in api.routes() {
@@ -364,7 +379,7 @@ pub fn mounted_operations(api: &Api) -> Vec<(String, Method)> {
     operations
 }
 
-/// Every `(path, method)` `document` lists.
+/// Every `(path, method)` `document` lists (see [`mounted_operations`] for an example).
 pub fn documented_operations(document: &OpenApi) -> Vec<(String, Method)> {
     let mut operations = Vec::new();
     for (path, item) in &document.paths.paths {

@@ -32,7 +32,7 @@ pub(super) const EMAIL_TAKEN: &str = "A user with that email already exists.";
 pub(super) const RESET_SENT: &str = "Password reset email sent";
 
 /// The registration fields, by their request names.
-const REGISTER_FIELDS: [&str; 8] = [
+pub(super) const REGISTER_FIELDS: [&str; 8] = [
     "username",
     "first_name",
     "last_name",

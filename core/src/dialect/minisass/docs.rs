@@ -5,6 +5,7 @@
 use http::StatusCode;
 
 use super::BODY_FORMATS;
+use super::account::REGISTER_FIELDS;
 use crate::openapi::model::schema::Schema;
 use crate::openapi::schema::{any, boolean, field_errors, integer, object, string};
 use crate::openapi::{Answer, Endpoint};
@@ -116,17 +117,7 @@ pub(super) fn logout() -> Endpoint {
 }
 
 pub(super) fn register() -> Endpoint {
-    let required = [
-        "username",
-        "first_name",
-        "last_name",
-        "email",
-        "password",
-        "organizationType",
-        "organizationName",
-        "country",
-    ];
-    let fields: Vec<(&str, Schema)> = required.iter().map(|name| (*name, string())).collect();
+    let fields: Vec<(&str, Schema)> = REGISTER_FIELDS.iter().map(|name| (*name, string())).collect();
     let created = object(
         &[
             ("id", integer()),
@@ -138,7 +129,7 @@ pub(super) fn register() -> Endpoint {
         &[],
     );
     Endpoint::new("Register a user")
-        .description("Further fields are saved on the user's profile.")
+        .description("Every field below is required; further fields are saved on the user's profile.")
         .body(&BODY_FORMATS, object(&fields, &[]))
         .answer(Answer::new(StatusCode::CREATED, "The new user.").json(created))
         .answer(invalid_fields())
