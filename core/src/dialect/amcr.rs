@@ -212,8 +212,8 @@ impl Inner {
     }
 
     fn token_auth_doc(&self) -> Endpoint {
-        use crate::openapi::schema::{field_errors, object, string, string_list};
-        let credentials = object(&[("username", string()), ("password", string())], &[]);
+        use crate::openapi::schema::{field_errors, object, string, string_list, text};
+        let credentials = object(&[("username", text()), ("password", text())], &[]);
         let status = self.config.invalid_credentials_status;
         let mut bad = Answer::new(status, "Bad credentials (or a deactivated account, not told apart).")
             .json(object(&[("non_field_errors", string_list())], &[]));

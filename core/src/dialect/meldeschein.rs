@@ -289,8 +289,8 @@ impl Inner {
     }
 
     fn token_doc(&self) -> Endpoint {
-        use crate::openapi::schema::{field_errors, object, string, string_list};
-        let credentials = object(&[("username", string()), ("password", string())], &[]);
+        use crate::openapi::schema::{field_errors, object, string, string_list, text};
+        let credentials = object(&[("username", text()), ("password", text())], &[]);
         let answer =
             |status, description: &str, body| self.renderer.answer(Answer::new(status, description), body);
         Endpoint::new("Obtain a JSON Web Token (djangorestframework-jwt)")

@@ -372,8 +372,8 @@ impl Inner {
     }
 
     fn login_doc(&self) -> Endpoint {
-        use crate::openapi::schema::{object, string};
-        let fields = object(&[(USERNAME_FIELD, string()), (PASSWORD_FIELD, string())], &[]);
+        use crate::openapi::schema::{object, string, text};
+        let fields = object(&[(USERNAME_FIELD, text()), (PASSWORD_FIELD, text())], &[]);
         let name = &self.config.session_key_name;
         let container = container_schema(&[
             ("username", xml_attribute(string())),

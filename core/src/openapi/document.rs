@@ -218,7 +218,7 @@ fn operation(
         .summary(Some(endpoint.summary()))
         .description(endpoint.long_description())
         .operation_id(Some(operation_id(method, path)))
-        .tags(context.tag.map(|tag| [tag]));
+        .tags(endpoint.group().or(context.tag).map(|tag| [tag]));
     for name in path_parameters(path) {
         builder = builder.parameter(
             ParameterBuilder::new()

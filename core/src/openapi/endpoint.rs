@@ -178,6 +178,7 @@ pub struct Endpoint {
     security: Security,
     query: Vec<(String, String)>,
     common: Vec<StatusCode>,
+    tag: Option<String>,
 }
 
 impl Endpoint {
@@ -192,6 +193,7 @@ impl Endpoint {
             security: Security::Public,
             query: Vec::new(),
             common: Vec::new(),
+            tag: None,
         }
     }
 
@@ -277,6 +279,19 @@ impl Endpoint {
             }
         }
         unique
+    }
+
+    /// Groups the endpoint under `tag` (an app's own routes; a dialect's are tagged with its
+    /// name).
+    #[must_use]
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// The group it was given with [`tag`](Self::tag).
+    pub fn group(&self) -> Option<&str> {
+        self.tag.as_deref()
     }
 
     /// The summary.

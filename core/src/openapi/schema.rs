@@ -30,6 +30,19 @@ pub fn described_string(description: &str) -> Schema {
     Schema::Object(ObjectBuilder::new().schema_type(Type::String).description(Some(description)).build())
 }
 
+/// A string with at least one character that is not whitespace: what DRF's `CharField`
+/// (trimmed, not blank) and the dialects' login fields accept.
+///
+/// ```
+/// let json = serde_json::to_value(authmount::openapi::schema::text()).unwrap();
+/// assert_eq!((json["minLength"].as_u64(), json["pattern"].as_str()), (Some(1), Some("\\S")));
+/// ```
+pub fn text() -> Schema {
+    Schema::Object(
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some("\\S")).build(),
+    )
+}
+
 /// One of these strings.
 ///
 /// ```

@@ -58,6 +58,7 @@ fn whoami_endpoint(gate: &Gate) -> Endpoint {
     let who =
         object(&[("id", integer()), ("username", nullable_string()), ("email", nullable_string())], &[]);
     Endpoint::new("Who a token of any mounted dialect belongs to")
+        .tag("demo")
         .secured_by(gate.guard().carriers().cloned())
         .answer(Answer::new(StatusCode::OK, "The user.").json(who))
         .fails_with(&[StatusCode::UNAUTHORIZED])
@@ -71,6 +72,7 @@ fn booking_endpoint(gate: &Gate) -> Endpoint {
     let body = object(&[("meta", meta.clone())], &[]);
     let created = object(&[("meta", meta)], &[]);
     Endpoint::new("A Meldeschein business call: the `meta` object checked against the user's grants")
+        .tag("demo")
         .description("The `meta` object beside the call's data (never alone), in JSON, XML or form data.")
         .secured_by(gate.guard().carriers().cloned())
         .body(&[BodyFormat::Json, BodyFormat::Xml, BodyFormat::Form], body)

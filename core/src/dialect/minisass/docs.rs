@@ -7,7 +7,7 @@ use http::StatusCode;
 use super::BODY_FORMATS;
 use super::account::REGISTER_FIELDS;
 use crate::openapi::model::schema::Schema;
-use crate::openapi::schema::{any, boolean, field_errors, integer, object, string};
+use crate::openapi::schema::{any, boolean, field_errors, integer, object, string, text};
 use crate::openapi::{Answer, Endpoint};
 
 /// `{"message": "..."}`.
@@ -69,7 +69,7 @@ pub(super) fn login() -> Endpoint {
 
 pub(super) fn token() -> Endpoint {
     Endpoint::new("Obtain a token pair (SimpleJWT's TokenObtainPairView)")
-        .body(&BODY_FORMATS, object(&[("username", string()), ("password", string())], &[]))
+        .body(&BODY_FORMATS, object(&[("username", text()), ("password", text())], &[]))
         .answer(ok("The token pair.", object(&[("refresh", string()), ("access", string())], &[])))
         .answer(invalid_fields())
         .answer(unauthorized("`No active account found with the given credentials`.", simplejwt_error()))
@@ -78,7 +78,7 @@ pub(super) fn token() -> Endpoint {
 
 pub(super) fn refresh() -> Endpoint {
     Endpoint::new("Renew the access token with the refresh token (rotating it)")
-        .body(&BODY_FORMATS, object(&[("refresh", string())], &[]))
+        .body(&BODY_FORMATS, object(&[("refresh", text())], &[]))
         .answer(ok(
             "A new access token, and a new refresh token when rotating.",
             object(&[("access", string())], &[("refresh", string())]),
@@ -117,7 +117,7 @@ pub(super) fn logout() -> Endpoint {
 }
 
 pub(super) fn register() -> Endpoint {
-    let fields: Vec<(&str, Schema)> = REGISTER_FIELDS.iter().map(|name| (*name, string())).collect();
+    let fields: Vec<(&str, Schema)> = REGISTER_FIELDS.iter().map(|name| (*name, text())).collect();
     let created = object(
         &[
             ("id", integer()),
@@ -138,7 +138,7 @@ pub(super) fn register() -> Endpoint {
 pub(super) fn request_reset() -> Endpoint {
     Endpoint::new("Ask for a password-reset link")
         .description("The same answer for every address: nothing tells which accounts exist.")
-        .body(&BODY_FORMATS, object(&[("email", string())], &[]))
+        .body(&BODY_FORMATS, object(&[("email", text())], &[]))
         .answer(ok("`Password reset email sent`.", message()))
         .answer(invalid_fields())
 }
@@ -151,7 +151,7 @@ pub(super) fn verify_reset() -> Endpoint {
 
 pub(super) fn update_reset() -> Endpoint {
     Endpoint::new("Set a new password with a reset link (it works once)")
-        .body(&BODY_FORMATS, object(&[("newPassword", string())], &[]))
+        .body(&BODY_FORMATS, object(&[("newPassword", text())], &[]))
         .answer(ok("`Password updated successfully`.", message()))
         .answer(invalid_fields())
         .answer(unauthorized("The link is invalid, expired or used.", error()))

@@ -187,8 +187,8 @@ impl Inner {
     }
 
     fn auth_doc(&self) -> Endpoint {
-        use crate::openapi::schema::{any_object, object, string};
-        let credentials = object(&[("email", string()), ("password", string())], &[]);
+        use crate::openapi::schema::{any_object, object, text};
+        let credentials = object(&[("email", text()), ("password", text())], &[]);
         self.session_endpoint(
             "Log in: a session with an access token and a refresh token",
             object(&[("credentials", credentials)], &[("device_info", any_object())]),
@@ -201,18 +201,38 @@ impl Inner {
     }
 
     fn refresh_doc(&self) -> Endpoint {
-        use crate::openapi::schema::{object, string};
+        use crate::openapi::schema::{object, text};
         self.session_endpoint(
             "Renew the session with the refresh token (`expire_token`), which works once",
-            object(&[("expire_token", string())], &[]),
+            object(&[("expire_token", text())], &[]),
         )
     }
 }
 
 /// The schema of the session object (keys in the seed's order).
 fn session_schema() -> Schema {
-    use crate::openapi::schema::{any_object, integer, nullable_string, number, object, string};
-    let device = object(&[], &[]);
+    use crate::openapi::schema::{any_object, boolean, integer, nullable_string, number, object, string};
+    let device: Vec<(&str, Schema)> = DEVICE_INFO_KEYS.iter().map(|key| (*key, nullable_string())).collect();
+    let device = object(&device, &[]);
+    let user = object(
+        &[
+            ("technical_meta_data", any_object()),
+            ("meta_data", any_object()),
+            ("user_id", string()),
+            ("user_type", string()),
+            ("first_name", string()),
+            ("last_name", string()),
+            ("middle_name", nullable_string()),
+            ("email", nullable_string()),
+            ("is_active", boolean()),
+            ("can_start_analyse_biometry", boolean()),
+            ("can_start_analyse_collection", boolean()),
+            ("can_start_analyse_documents", boolean()),
+            ("can_start_analyse_quality", boolean()),
+            ("company_id", nullable_string()),
+        ],
+        &[],
+    );
     object(
         &[
             ("technical_meta_data", any_object()),
@@ -223,7 +243,7 @@ fn session_schema() -> Schema {
             ("expire_date", number()),
             ("device_info", device),
             ("old_access_token", nullable_string()),
-            ("user", any_object()),
+            ("user", user),
         ],
         &[],
     )
