@@ -25,11 +25,6 @@ pub fn string() -> Schema {
     of_type(Type::String)
 }
 
-/// A string described by `description` (e.g. where it comes from).
-pub fn described_string(description: &str) -> Schema {
-    Schema::Object(ObjectBuilder::new().schema_type(Type::String).description(Some(description)).build())
-}
-
 /// A string with at least one character that is not whitespace: what DRF's `CharField`
 /// (trimmed, not blank) and the dialects' login fields accept.
 ///
@@ -71,6 +66,11 @@ pub fn boolean() -> Schema {
 }
 
 /// Exactly `value` (a JSON Schema `const`, written as a one-value `enum`).
+///
+/// ```
+/// let json = serde_json::to_value(authmount::openapi::schema::constant(true)).unwrap();
+/// assert_eq!((json["type"].as_str(), &json["enum"]), (Some("boolean"), &serde_json::json!([true])));
+/// ```
 pub fn constant(value: impl Into<Value>) -> Schema {
     let value = value.into();
     let kind = match &value {
@@ -110,6 +110,13 @@ pub fn nullable_string() -> Schema {
 
 /// An object with the `required` properties (in order) and the `optional` ones; other properties
 /// are allowed (clients must ignore what they do not know).
+///
+/// ```
+/// use authmount::openapi::schema::{object, string, text};
+/// let login = serde_json::to_value(object(&[("username", text())], &[("otp", string())])).unwrap();
+/// assert_eq!(login["required"], serde_json::json!(["username"]));
+/// assert!(login["properties"]["otp"].is_object());
+/// ```
 pub fn object(required: &[(&str, Schema)], optional: &[(&str, Schema)]) -> Schema {
     let mut builder = ObjectBuilder::new().schema_type(Type::Object);
     for (name, schema) in required {
@@ -127,6 +134,12 @@ pub fn any_object() -> Schema {
 }
 
 /// An object whose every property's value is `values` (a map).
+///
+/// ```
+/// use authmount::openapi::schema::{integer, map_of};
+/// let counts = serde_json::to_value(map_of(integer())).unwrap();
+/// assert_eq!(counts["additionalProperties"]["type"], "integer");
+/// ```
 pub fn map_of(values: Schema) -> Schema {
     Schema::Object(
         ObjectBuilder::new()
@@ -147,6 +160,11 @@ pub fn string_list() -> Schema {
 }
 
 /// DRF's field errors: `{"field": ["message", ...], ...}` (nested serializers nest objects).
+///
+/// ```
+/// let errors = serde_json::to_value(authmount::openapi::schema::field_errors()).unwrap();
+/// assert_eq!(errors["additionalProperties"]["anyOf"][0]["items"]["type"], "string");
+/// ```
 pub fn field_errors() -> Schema {
     map_of(any_of([string_list(), any_object()]))
 }

@@ -7,7 +7,7 @@ use http::StatusCode;
 use super::BODY_FORMATS;
 use super::account::REGISTER_FIELDS;
 use crate::openapi::model::schema::Schema;
-use crate::openapi::schema::{any, boolean, field_errors, integer, object, string, text};
+use crate::openapi::schema::{any, boolean, constant, field_errors, integer, object, string, text};
 use crate::openapi::{Answer, Endpoint};
 
 /// `{"message": "..."}`.
@@ -49,7 +49,7 @@ pub(super) fn login() -> Endpoint {
             ("email", string()),
             ("access_token", string()),
             ("refresh_token", string()),
-            ("is_authenticated", boolean()),
+            ("is_authenticated", constant(true)),
             ("user_id", integer()),
             ("is_admin", boolean()),
             ("is_profile_updated", boolean()),
@@ -93,7 +93,7 @@ pub(super) fn refresh() -> Endpoint {
 pub(super) fn check_auth_status() -> Endpoint {
     let status = object(
         &[
-            ("is_authenticated", boolean()),
+            ("is_authenticated", constant(true)),
             ("user_id", integer()),
             ("username", string()),
             ("email", string()),
