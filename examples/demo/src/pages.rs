@@ -142,6 +142,21 @@ mod tests {
             assert!(html.contains(&format!("name=\"{field}\"")), "{field}");
         }
         assert!(html.contains("action=\"/api/login\""));
+        assert!(
+            html.contains("href=\"/docs\"") && html.contains("href=\"/openapi.json\""),
+            "the API documents are linked"
+        );
+    }
+
+    #[test]
+    fn the_docs_page_loads_the_vendored_renderer_and_the_document() {
+        let page = PAGES.iter().find(|page| page.path == DOCS_PAGE_PATH).expect("the docs page");
+        for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/docs.js"] {
+            assert!(page.body.contains(asset), "{asset}");
+            assert!(PAGES.iter().any(|served| served.path == asset), "{asset} is served");
+        }
+        let script = PAGES.iter().find(|page| page.path == "/docs/docs.js").expect("the script").body;
+        assert!(script.contains("url: \"/openapi.json\"") && script.contains("validatorUrl: null"));
     }
 
     #[test]

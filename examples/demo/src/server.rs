@@ -584,6 +584,8 @@ mod tests {
         assert_eq!(curls[4], "curl -sS -b tdar-cookies.txt 'http://127.0.0.1:8080/api/whoami'");
         assert!(curls[5].contains("/authentication/api/token/"));
         assert!(text.contains("http://127.0.0.1:8080/minisass.html"), "{text}");
+        assert!(text.contains("http://127.0.0.1:8080/openapi.json  the document"), "{text}");
+        assert!(text.contains("http://127.0.0.1:8080/docs  rendered (Swagger UI)"), "{text}");
         assert!(text.trim_end().ends_with(READY_LINE));
         assert!(!text.contains("never-printed") && text.contains("****"), "{text}");
         assert!(!text.contains(":pw@"), "{text}");
