@@ -28,6 +28,7 @@ pub mod guard;
 pub mod login;
 pub mod login_name;
 pub mod mailer;
+pub mod openapi;
 pub mod password;
 pub mod password_change;
 pub mod services;

@@ -112,4 +112,31 @@ fn retry_after_seconds(duration: Duration) -> u64 {
 pub trait ErrorRenderer: Send + Sync + 'static {
     /// The response for `error` on the request whose head is `head` (for content negotiation).
     fn render(&self, error: &ApiError, head: &Parts) -> ApiResponse;
+
+    /// How [`render`](Self::render) answers the errors of `status` (400, 401, 403, 413, 415, 429,
+    /// 500, 503), for the OpenAPI document ([`crate::openapi`]): the body in each content type,
+    /// and the headers (`Retry-After` on 429 and 503, `WWW-Authenticate` on 401). By default the
+    /// status alone, without a body description: a renderer should say its shape.
+    ///
+    /// ```
+    /// use authmount::api::{ApiError, ApiResponse, ErrorRenderer, Reply};
+    /// use authmount::openapi::Answer;
+    /// use authmount::openapi::schema::{object, string};
+    /// use http::StatusCode;
+    ///
+    /// struct Plain;
+    /// impl ErrorRenderer for Plain {
+    ///     fn render(&self, error: &ApiError, _head: &http::request::Parts) -> ApiResponse {
+    ///         Reply::json(error.status(), &serde_json::json!({"error": error.status().as_u16()})).into_response()
+    ///     }
+    ///     fn describe(&self, status: StatusCode) -> Answer {
+    ///         Answer::new(status, "An error.").json(object(&[("error", authmount::openapi::schema::integer())], &[]))
+    ///     }
+    /// }
+    /// assert_eq!(Plain.describe(StatusCode::BAD_REQUEST).contents()[0].0, "application/json");
+    /// # let _ = string();
+    /// ```
+    fn describe(&self, status: http::StatusCode) -> crate::openapi::Answer {
+        crate::openapi::Answer::new(status, status.canonical_reason().unwrap_or("An error."))
+    }
 }

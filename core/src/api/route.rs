@@ -7,6 +7,7 @@ use http::{HeaderValue, Method};
 use serde_json::Value;
 
 use super::{ApiRequest, HandlerResult, IntoHandlerResult, PathParams};
+use crate::openapi::Endpoint;
 
 /// Answers one route's requests: a response, or a [`Refusal`](super::Refusal) that the
 /// [`Api`](super::Api) renders in the dialect's shape. Implemented for async functions and
@@ -54,6 +55,7 @@ pub struct Route {
     methods: Vec<Method>,
     handler: Arc<dyn Handler>,
     options: Option<Value>,
+    doc: Option<Arc<Endpoint>>,
 }
 
 impl std::fmt::Debug for Route {
@@ -84,7 +86,7 @@ impl Route {
         if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
             methods.push(Method::HEAD);
         }
-        Self { pattern: pattern.into(), methods, handler: Arc::new(handler), options: None }
+        Self { pattern: pattern.into(), methods, handler: Arc::new(handler), options: None, doc: None }
     }
 
     /// A route whose handler is `handler(state, request)`, `state` shared by every request: a
@@ -137,6 +139,33 @@ impl Route {
     pub fn with_options_metadata(mut self, metadata: Value) -> Self {
         self.options = Some(metadata);
         self
+    }
+
+    /// Describes the route for the OpenAPI document ([`crate::openapi`]): its body, answers and
+    /// security. The description sits next to the handler, so the two are changed together.
+    ///
+    /// ```
+    /// use authmount::api::{ApiRequest, Reply, Route};
+    /// use authmount::openapi::{Answer, Endpoint};
+    /// use http::{Method, StatusCode};
+    /// let route = Route::new("/ping/", &[Method::GET], |_r: ApiRequest| async { Reply::empty(StatusCode::NO_CONTENT) })
+    ///     .with_doc(Endpoint::new("Ping").answer(Answer::new(StatusCode::NO_CONTENT, "Alive.")));
+    /// assert_eq!(route.doc().map(Endpoint::summary), Some("Ping"));
+    /// ```
+    #[must_use]
+    pub fn with_doc(mut self, endpoint: Endpoint) -> Self {
+        self.doc = Some(Arc::new(endpoint));
+        self
+    }
+
+    /// The route's description, if it has one.
+    pub fn doc(&self) -> Option<&Endpoint> {
+        self.doc.as_deref()
+    }
+
+    /// The methods the route answers besides `OPTIONS` (`HEAD` wherever `GET` is).
+    pub fn methods(&self) -> &[Method] {
+        &self.methods
     }
 
     /// The pattern as documented.

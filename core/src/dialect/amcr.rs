@@ -65,6 +65,7 @@ use crate::api::{
 use crate::carrier::Carrier;
 use crate::codec::{BodyFormat, XmlDeclaration, XmlWriter};
 use crate::guard::{Guard, OpaqueVerifier};
+use crate::openapi::{Answer, Endpoint};
 use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord};
 use crate::time_format::rfc3339;
@@ -245,9 +246,51 @@ impl Inner {
     /// `POST /api/token-auth/` (route 0) and `GET /api/uzivatel-info/` (route 1).
     fn api(self: &Arc<Self>) -> Api {
         let token_auth = Route::stateful(TOKEN_AUTH_PATH, &[Method::POST], self.clone(), Self::token_auth);
+        let user_info = Route::stateful(USER_INFO_PATH, &[Method::GET], self.clone(), Self::user_info);
         Api::new(Amcr::NAME, self.renderer.clone())
-            .route(token_auth.with_options("Obtain Auth Token", ""))
-            .route(Route::stateful(USER_INFO_PATH, &[Method::GET], self.clone(), Self::user_info))
+            .route(token_auth.with_options("Obtain Auth Token", "").with_doc(self.token_auth_doc()))
+            .route(user_info.with_doc(self.user_info_doc()))
+    }
+
+    fn token_auth_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{field_errors, object, string, string_list, text};
+        let credentials = object(&[("username", text()), ("password", text())], &[]);
+        let status = self.config.invalid_credentials_status;
+        let mut bad = Answer::new(status, "Bad credentials (or a deactivated account, not told apart).")
+            .json(object(&[("non_field_errors", string_list())], &[]));
+        if status == StatusCode::UNAUTHORIZED {
+            bad = self.renderer.challenged(bad);
+        }
+        let mut endpoint = Endpoint::new("Obtain a token (DRF's ObtainAuthToken)")
+            .description("`username` may be the username or the e-mail address. Each login issues a fresh opaque token.")
+            .body(&LOGIN_FORMATS, credentials)
+            .answer(Answer::new(StatusCode::OK, "The token.").json(object(&[("token", string())], &[])))
+            .answer(Answer::new(StatusCode::BAD_REQUEST, "Missing or invalid fields.").json(field_errors()))
+            .answer(bad)
+            .fails_with(&[StatusCode::TOO_MANY_REQUESTS]);
+        if self.config.required_group.is_some() {
+            endpoint = endpoint.fails_with(&[StatusCode::FORBIDDEN]);
+        }
+        endpoint
+    }
+
+    fn user_info_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{object, string, xml_root};
+        let document = xml_root(
+            "amcr:amcr",
+            object(&[("uzivatel", object(&[("ident_cely", string()), ("email", string())], &[]))], &[]),
+        );
+        let mut endpoint = Endpoint::new("The user's profile as an AMCR XML document")
+            .secured()
+            .answer(
+                Answer::new(StatusCode::OK, "The `amcr:amcr` document of the token's user.")
+                    .content("application/xml", document),
+            )
+            .fails_with(&[StatusCode::UNAUTHORIZED]);
+        if self.config.required_group.is_some() {
+            endpoint = endpoint.fails_with(&[StatusCode::FORBIDDEN]);
+        }
+        endpoint
     }
 
     async fn token_auth(self: Arc<Self>, request: ApiRequest) -> HandlerResult {

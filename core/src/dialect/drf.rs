@@ -28,6 +28,8 @@ use crate::api::{ApiError, ApiRequest, ApiResponse, ErrorRenderer, Refusal, Repl
 use crate::carrier::MalformedCredentials;
 use crate::codec::{BodyFormat, CodecError, ResponseFormat, negotiate};
 use crate::guard::{InvalidToken, Rejection};
+use crate::openapi::model::schema::Schema;
+use crate::openapi::{Answer, schema};
 use crate::services::Services;
 use crate::token::jwt::JwtError;
 use crate::user::User;
@@ -509,6 +511,43 @@ impl ErrorRenderer for DrfRenderer {
             return self.unauthorized(&body, head);
         }
         self.reply(status, &body, head).into_response()
+    }
+
+    /// `{"detail": "..."}` in JSON (and DRF's XML when negotiated), `WWW-Authenticate` on 401s.
+    fn describe(&self, status: StatusCode) -> Answer {
+        let answer = self.answer(Answer::common(status), detail_schema());
+        if status == StatusCode::UNAUTHORIZED { self.challenged(answer) } else { answer }
+    }
+}
+
+/// The schema of `{"detail": "..."}`.
+pub fn detail_schema() -> Schema {
+    schema::object(&[("detail", schema::string())], &[])
+}
+
+impl DrfRenderer {
+    /// `answer` with `body` in the formats this renderer answers in: JSON, and DRF's XML
+    /// (`<root>`) when [negotiated](DrfFormat::Negotiated).
+    ///
+    /// ```
+    /// use authmount::dialect::drf::{DrfFormat, DrfRenderer, detail_schema};
+    /// use authmount::openapi::Answer;
+    /// let renderer = DrfRenderer::new(http::HeaderValue::from_static("JWT realm=\"api\"")).with_format(DrfFormat::Negotiated);
+    /// let answer = renderer.answer(Answer::new(http::StatusCode::OK, "ok"), detail_schema());
+    /// let types: Vec<&str> = answer.contents().iter().map(|(media_type, _)| media_type.as_str()).collect();
+    /// assert_eq!(types, ["application/json", "application/xml"]);
+    /// ```
+    pub fn answer(&self, answer: Answer, body: Schema) -> Answer {
+        match self.format {
+            DrfFormat::Json => answer.json(body),
+            DrfFormat::Negotiated => answer.json(body.clone()).xml(schema::xml_root("root", body)),
+        }
+    }
+
+    /// `answer` with this API's `WWW-Authenticate` header (a 401).
+    pub fn challenged(&self, answer: Answer) -> Answer {
+        let value = self.www_authenticate.to_str().unwrap_or("Bearer");
+        answer.header("WWW-Authenticate", format!("`{value}`"))
     }
 }
 

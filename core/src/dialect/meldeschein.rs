@@ -55,6 +55,7 @@ use crate::carrier::Carrier;
 use crate::clock::from_unix_seconds;
 use crate::codec::{BodyFormat, BodyLimits, DecodedBody, ResponseFormat, decode_body};
 use crate::guard::{Guard, JwtVerifier, SESSION_CLAIM, TokenVerifier};
+use crate::openapi::{Answer, Endpoint};
 use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord};
 use crate::token::jwt::{JwtService, TokenType};
@@ -275,12 +276,66 @@ impl Inner {
                 "description": "API View that receives a POST with a user's username and password.\n\nReturns a JSON Web Token that can be used for authenticated requests.",
                 "renders": ["application/json", "application/xml"],
                 "parses": ["application/json", "application/xml", "text/xml", "application/x-www-form-urlencoded"],
-            })))
-            .route(Route::stateful(GET_CONFIG_PATH, &[Method::GET], self.clone(), Self::get_config))
-            .route(Route::new(META_SCHEMA_PATH, &[Method::GET], |_request: ApiRequest| async {
-                let body = Bytes::from(meta_schema().to_string());
-                Reply::new(StatusCode::OK, HeaderValue::from_static("application/schema+json"), body)
-            }))
+            })).with_doc(self.token_doc()))
+            .route(
+                Route::stateful(GET_CONFIG_PATH, &[Method::GET], self.clone(), Self::get_config)
+                    .with_doc(self.get_config_doc()),
+            )
+            .route(
+                Route::new(META_SCHEMA_PATH, &[Method::GET], |_request: ApiRequest| async {
+                    let body = Bytes::from(meta_schema().to_string());
+                    Reply::new(StatusCode::OK, HeaderValue::from_static("application/schema+json"), body)
+                })
+                .with_doc(meta_schema_doc()),
+            )
+    }
+
+    fn token_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{field_errors, object, string, string_list, text};
+        let credentials = object(&[("username", text()), ("password", text())], &[]);
+        let answer =
+            |status, description: &str, body| self.renderer.answer(Answer::new(status, description), body);
+        Endpoint::new("Obtain a JSON Web Token (djangorestframework-jwt)")
+            .description(
+                "`username` (or the e-mail address) and `password` in JSON, XML (`<root>...</root>`) or form data. \
+                 Answers are JSON or XML: by `Accept`, else in the request's own format.",
+            )
+            .body(&BODY_FORMATS, credentials)
+            .answer(answer(StatusCode::OK, "The JWT, to send as `Authorization: JWT <token>`.", object(&[("token", string())], &[])))
+            .answer(answer(StatusCode::BAD_REQUEST, "Missing or invalid fields.", field_errors()))
+            .answer(answer(
+                StatusCode::BAD_REQUEST,
+                "Bad credentials (or a deactivated account, not told apart).",
+                object(&[("non_field_errors", string_list())], &[]),
+            ))
+            .fails_with(&[StatusCode::TOO_MANY_REQUESTS])
+    }
+
+    fn get_config_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{array, integer, object, string};
+        let user = object(
+            &[
+                ("id", integer()),
+                ("username", string()),
+                ("email", string()),
+                ("first_name", string()),
+                ("last_name", string()),
+            ],
+            &[],
+        );
+        let body = object(
+            &[
+                ("user", user),
+                ("gemeinden", array(integer())),
+                ("vermieter", array(integer())),
+                ("objekte", array(integer())),
+            ],
+            &[],
+        );
+        Endpoint::new("The user and the municipality, landlord and property IDs they may post for")
+            .secured()
+            .answer(self.renderer.answer(Answer::new(StatusCode::OK, "The configuration."), body))
+            .fails_with(&[StatusCode::UNAUTHORIZED])
     }
 
     async fn token(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
@@ -359,6 +414,14 @@ impl Inner {
         });
         Ok(self.renderer.reply(StatusCode::OK, &body, head).no_store().into_response())
     }
+}
+
+/// The description of `GET /api/meldeschein/schema/meta/`.
+fn meta_schema_doc() -> Endpoint {
+    Endpoint::new("The JSON Schema of the `meta` object").answer(
+        Answer::new(StatusCode::OK, "A JSON Schema (draft 2020-12).")
+            .content("application/schema+json", crate::openapi::schema::any_object()),
+    )
 }
 
 /// The JSON Schema (draft 2020-12) of the `meta` object, as served at

@@ -45,6 +45,14 @@ pub trait Dialect: Send + Sync + 'static {
     fn carriers(&self) -> Vec<(Carrier, Arc<dyn TokenVerifier>)> {
         self.gate().guard().rules().to_vec()
     }
+
+    /// The OpenAPI 3.1 document of [`api`](Self::api): every route as mounted, its security
+    /// schemes from [`carriers`](Self::carriers) ([`crate::openapi::describe_api`]). Merge
+    /// several with [`ApiDocument`](crate::openapi::ApiDocument).
+    fn openapi(&self) -> crate::openapi::model::OpenApi {
+        let carriers: Vec<Carrier> = self.carriers().into_iter().map(|(carrier, _)| carrier).collect();
+        crate::openapi::describe_api(&self.api(), &carriers)
+    }
 }
 
 /// How a dialect is built from what an app shares ([`DialectContext`]) and its own

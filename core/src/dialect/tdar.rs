@@ -84,6 +84,9 @@ use crate::carrier::{Carrier, CarrierKind, Found};
 use crate::clock::SharedClock;
 use crate::codec::{BodyFormat, CodecError, XmlDeclaration, XmlWriter};
 use crate::guard::{Credential, Guard, Identity, InvalidToken, OpaqueVerifier, Rejection, TokenVerifier};
+use crate::openapi::model::schema::Schema;
+use crate::openapi::schema::xml_attribute;
+use crate::openapi::{Answer, Endpoint};
 use crate::services::Services;
 use crate::store::{TokenKind, TokenRecord, TokenStore};
 use crate::token::{OpaqueToken, TokenHash};
@@ -369,8 +372,61 @@ impl Inner {
     /// `POST /api/login` (route 0) and `POST /api/logout` (route 1).
     fn api(self: &Arc<Self>) -> Api {
         Api::new(Tdar::NAME, self.renderer.clone())
-            .route(Route::stateful(LOGIN_PATH, &[Method::POST], self.clone(), Self::login))
-            .route(Route::stateful(LOGOUT_PATH, &[Method::POST], self.clone(), Self::logout))
+            .route(
+                Route::stateful(LOGIN_PATH, &[Method::POST], self.clone(), Self::login)
+                    .with_doc(self.login_doc()),
+            )
+            .route(
+                Route::stateful(LOGOUT_PATH, &[Method::POST], self.clone(), Self::logout)
+                    .with_doc(self.logout_doc()),
+            )
+    }
+
+    fn login_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{object, string, text};
+        let fields = object(&[(USERNAME_FIELD, text()), (PASSWORD_FIELD, text())], &[]);
+        let name = &self.config.session_key_name;
+        let container = container_schema(&[
+            ("username", xml_attribute(string())),
+            ("sessionKeyName", xml_attribute(string())),
+            ("apiToken", xml_attribute(string())),
+            ("message", string()),
+        ]);
+        Endpoint::new("Log in: a session key, as a cookie and in the answer")
+            .description(format!(
+                "Form fields `{USERNAME_FIELD}` and `{PASSWORD_FIELD}`. The answer's `apiToken` works as the \
+                 cookie `{name}` (set here) or as the query parameter `?{name}=`."
+            ))
+            .body(&LOGIN_FORMATS, fields)
+            .answer(
+                Answer::new(StatusCode::OK, "Logged in: the result container with `username`, `sessionKeyName`, `apiToken`.")
+                    .content("application/xml", container)
+                    .header("Set-Cookie", format!("`{name}=<apiToken>; HttpOnly; SameSite=Lax; Secure; Path=/`")),
+            )
+            .answer(
+                Answer::new(StatusCode::BAD_REQUEST, "A field missing or empty, bad credentials, an inactive account or no API access: the messages in `tdar:errors`.")
+                    .content("application/xml", container_schema(&[])),
+            )
+            .fails_with(&[StatusCode::TOO_MANY_REQUESTS])
+    }
+
+    fn logout_doc(&self) -> Endpoint {
+        let name = &self.config.session_key_name;
+        Endpoint::new("Log out: end the session of the cookie or query key")
+            .description("Without a live session (no key, an unknown, expired or ended one) the answer is a bare 403, as the original's authenticated stack gives; a cross-site request riding on the cookie is 403 too.")
+            .secured()
+            .answer(
+                Answer::new(StatusCode::OK, "Logged out: an empty result container; the cookie is cleared.")
+                    .content("application/xml", container_schema(&[]))
+                    .header("Set-Cookie", format!("`{name}=; Max-Age=0` (the cookie cleared)")),
+            )
+            .answer(
+                Answer::new(
+                    StatusCode::FORBIDDEN,
+                    "No live session: an empty body (the cookie is cleared). A cross-site request riding on the cookie: the refusal in a result container.",
+                )
+                .header("Set-Cookie", format!("`{name}=; Max-Age=0` (the cookie cleared)")),
+            )
     }
 
     async fn login(self: Arc<Self>, request: ApiRequest) -> HandlerResult {
@@ -499,6 +555,15 @@ async fn login_fields(request: &ApiRequest) -> Result<Map<String, Value>, CodecE
     Ok(request.decode(&LOGIN_FORMATS).await?.fields)
 }
 
+/// The schema of the `tdar:resultContainer` document: `extra` (attributes and elements of a
+/// successful answer), the `tdar:errors` messages of a failure, and `tdar:statusCode`.
+fn container_schema(extra: &[(&str, Schema)]) -> Schema {
+    use crate::openapi::schema::{array, object, string, xml_root};
+    let mut optional: Vec<(&str, Schema)> = extra.to_vec();
+    optional.push(("errors", array(string())));
+    xml_root("tdar:resultContainer", object(&[("statusCode", string())], &optional))
+}
+
 /// A form field's text (form and multipart values are always strings).
 fn text_field<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     fields.get(name).and_then(Value::as_str)
@@ -608,6 +673,12 @@ impl ErrorRenderer for TdarRenderer {
             other => other,
         };
         self.failure(status, &[&message])
+    }
+
+    /// The result container with its `tdar:errors` ([`container_schema`]); tDAR's refusals are
+    /// 403, never 401.
+    fn describe(&self, status: StatusCode) -> Answer {
+        Answer::common(status).content(CONTENT_TYPE_XML, container_schema(&[]))
     }
 }
 

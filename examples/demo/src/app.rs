@@ -24,6 +24,8 @@ pub struct DemoApp {
     pub whoami: Gate,
     /// The gate of `POST /api/meldeschein/` (the Meldeschein gate).
     pub booking: Gate,
+    /// The OpenAPI document served at `GET /openapi.json` ([`crate::openapi::document`]), as JSON.
+    pub openapi: Arc<str>,
 }
 
 /// The answer of `POST /api/meldeschein/`: 201 `{"meta": {...}}` echoing the validated meta
@@ -89,6 +91,11 @@ pub fn axum_router(app: DemoApp) -> axum::Router {
     for page in crate::pages::PAGES {
         router = router.route(page.path, get(move || async move { convert(crate::pages::response(&page)) }));
     }
+    let document = app.openapi.clone();
+    router = router.route(
+        crate::openapi::OPENAPI_PATH,
+        get(move || async move { convert(crate::openapi::response(&document)) }),
+    );
     router = router.merge(
         axum::Router::new()
             .route(WHOAMI_PATH, whoami.clone())
@@ -135,6 +142,16 @@ pub fn actix_configure(app: DemoApp) -> impl Fn(&mut actix_web::web::ServiceConf
             config
                 .service(web::resource(page.path).route(web::get().to(answer)).route(web::head().to(answer)));
         }
+        let document = app.openapi.clone();
+        let openapi = move || {
+            let document = document.clone();
+            async move { actix_response(crate::openapi::response(&document)) }
+        };
+        config.service(
+            web::resource(crate::openapi::OPENAPI_PATH)
+                .route(web::get().to(openapi.clone()))
+                .route(web::head().to(openapi)),
+        );
         config.service(
             web::resource(vec![WHOAMI_PATH.to_owned(), format!("{WHOAMI_PATH}/")])
                 .wrap(AuthMiddleware::new(app.whoami.clone()))

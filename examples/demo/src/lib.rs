@@ -94,7 +94,9 @@
 //! - `POST /api/meldeschein/`: needs a Meldeschein JWT and a valid, granted `meta` object;
 //!   answers 201 with the `meta` object echoed;
 //! - `GET /`: a login page (tDAR form login, cookie session) and `GET /minisass.html`: miniSASS
-//!   JWTs from JavaScript — see [`pages`].
+//!   JWTs from JavaScript — see [`pages`];
+//! - `GET /openapi.json`: the OpenAPI 3.1 document of every mounted dialect and the routes above
+//!   ([`openapi`]), rendered at `GET /docs` by the vendored Swagger UI.
 //!
 //! ## Logs and shutdown
 //!
@@ -127,6 +129,7 @@ pub mod config;
 pub mod dialects;
 mod error;
 pub mod mail;
+pub mod openapi;
 pub mod pages;
 pub mod secret;
 pub mod server;

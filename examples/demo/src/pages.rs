@@ -4,7 +4,8 @@
 //! |---|---|
 //! | `GET /` | a login form for a cookie session: tDAR's `POST /api/login` with the form fields (the answer sets the HttpOnly session cookie), then who is logged in from `GET /api/whoami` (the cookie rides along), and a logout button (`POST /api/logout`) |
 //! | `GET /minisass.html` | miniSASS from JavaScript: `token/` login, the access and refresh tokens kept in memory only (never `localStorage`), a refresh at 80% of the access token's lifetime (read from its `exp` and `iat`), `check-auth-status/`, `logout/` with the refresh token |
-//! | `GET /login.js`, `GET /minisass.js`, `GET /demo.css` | the pages' script and style, as files: the pages have no inline script or style |
+//! | `GET /docs` | the OpenAPI document (`GET /openapi.json`, [`crate::openapi`]) rendered by Swagger UI, vendored in `assets/swagger-ui` (no CDN: it works offline) |
+//! | `GET /login.js`, `GET /minisass.js`, `GET /demo.css`, `GET /docs/...` | the pages' scripts and styles, as files: the pages have no inline script or style |
 //!
 //! Every asset is answered with [`SECURITY_HEADERS`]: a `Content-Security-Policy` that allows
 //! scripts, styles and requests from this origin only (no inline script, no other site, no
@@ -18,6 +19,9 @@ use http::{HeaderName, HeaderValue, StatusCode};
 pub const LOGIN_PAGE_PATH: &str = "/";
 /// The miniSASS page (JWTs from JavaScript).
 pub const MINISASS_PAGE_PATH: &str = "/minisass.html";
+
+/// The page rendering the OpenAPI document (`/openapi.json`) with the vendored Swagger UI.
+pub const DOCS_PAGE_PATH: &str = "/docs";
 
 /// The `Content-Security-Policy` of every page.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -43,7 +47,7 @@ pub struct Page {
 }
 
 /// Every page and asset.
-pub const PAGES: [Page; 5] = [
+pub const PAGES: [Page; 9] = [
     Page {
         path: LOGIN_PAGE_PATH,
         content_type: "text/html; charset=utf-8",
@@ -68,6 +72,27 @@ pub const PAGES: [Page; 5] = [
         path: "/demo.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../assets/demo.css"),
+    },
+    Page {
+        path: DOCS_PAGE_PATH,
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../assets/docs.html"),
+    },
+    Page {
+        path: "/docs/docs.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/docs.js"),
+    },
+    // Swagger UI, vendored from the npm package swagger-ui-dist (assets/swagger-ui/README.md).
+    Page {
+        path: "/docs/swagger-ui-bundle.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/swagger-ui/swagger-ui-bundle.js"),
+    },
+    Page {
+        path: "/docs/swagger-ui.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../assets/swagger-ui/swagger-ui.css"),
     },
 ];
 
@@ -117,6 +142,21 @@ mod tests {
             assert!(html.contains(&format!("name=\"{field}\"")), "{field}");
         }
         assert!(html.contains("action=\"/api/login\""));
+        assert!(
+            html.contains("href=\"/docs\"") && html.contains("href=\"/openapi.json\""),
+            "the API documents are linked"
+        );
+    }
+
+    #[test]
+    fn the_docs_page_loads_the_vendored_renderer_and_the_document() {
+        let page = PAGES.iter().find(|page| page.path == DOCS_PAGE_PATH).expect("the docs page");
+        for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/docs.js"] {
+            assert!(page.body.contains(asset), "{asset}");
+            assert!(PAGES.iter().any(|served| served.path == asset), "{asset} is served");
+        }
+        let script = PAGES.iter().find(|page| page.path == "/docs/docs.js").expect("the script").body;
+        assert!(script.contains("url: \"/openapi.json\"") && script.contains("validatorUrl: null"));
     }
 
     #[test]

@@ -212,6 +212,12 @@ impl Banner<'_> {
             "  {base}{}  miniSASS JWTs from JavaScript (token/, refresh, check-auth-status/, logout/)",
             crate::pages::MINISASS_PAGE_PATH
         );
+        let _ = writeln!(
+            out,
+            "\nAPI documents (OpenAPI 3.1, every dialect and the app routes below):\n  {base}{}  the document\n  {base}{}  rendered (Swagger UI)",
+            crate::openapi::OPENAPI_PATH,
+            crate::pages::DOCS_PAGE_PATH
+        );
         let _ = writeln!(out, "\napp routes:");
         let _ = writeln!(
             out,
@@ -329,7 +335,8 @@ pub async fn prepare(options: &ServeOptions, out: &mut dyn Write) -> Result<Prep
     let mut apis = dialects.apis();
     // The administration API: admins only, with a token of any dialect.
     apis.push(authmount::admin::AdminApi::new(services.clone(), any_gate.clone()).api());
-    let app = DemoApp { apis, whoami: any_gate, booking };
+    let openapi = crate::openapi::document(&dialects, &any_gate, &booking).to_json().into();
+    let app = DemoApp { apis, whoami: any_gate, booking, openapi };
 
     let demo_password = ensure_demo_user(&stores, &services).await?;
     if demo_password.is_some() {
@@ -587,6 +594,8 @@ mod tests {
             text.contains("\nmail (password-reset links): written as .eml files to authmount-demo-mail"),
             "{text}"
         );
+        assert!(text.contains("http://127.0.0.1:8080/openapi.json  the document"), "{text}");
+        assert!(text.contains("http://127.0.0.1:8080/docs  rendered (Swagger UI)"), "{text}");
         assert!(text.trim_end().ends_with(READY_LINE));
         assert!(!text.contains("never-printed") && text.contains("****"), "{text}");
         assert!(!text.contains(":pw@"), "{text}");

@@ -5,30 +5,28 @@
 //! `/api/whoami`, then logs out; the miniSASS page logs in with `token/`, shows
 //! `check-auth-status/`, refreshes the access token on its own (the demo runs with a 3-second
 //! access lifetime) and still shows the user after the first token expired, keeps no token in
-//! web storage or cookies, and logs out.
+//! web storage or cookies, and logs out; `/docs` (linked from the login page) renders the
+//! OpenAPI document with one block per operation, and its screenshot is kept as
+//! `target/tmp/browser-<framework>-<pid>/docs.png`.
 //!
 //! `scripts/test` installs `chromium` and `chromium-driver`. Without them the tests are skipped
 //! with a notice, except under `CI=true`, where that is a failure.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Process, ci, scratch, start_demo};
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_authmount-demo");
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The W3C name of an element reference in WebDriver answers.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const WAIT: Duration = Duration::from_secs(15);
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
 
 /// Whether the browser is installed; under `CI=true` it must be.
 fn browser_available() -> bool {
@@ -45,67 +43,8 @@ fn browser_available() -> bool {
     installed
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("bound").port()
-}
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The demo on a free port with memory stores and a 3-second miniSASS access lifetime: its URL
-/// and the demo user's password.
-fn start_demo(framework: &str, dir: &Path) -> (Process, String, String) {
-    let mut command = Command::new(BINARY);
-    command
-        .current_dir(dir)
-        .args(["--framework", framework, "--users", "memory", "--tokens", "memory", "--addr", "127.0.0.1:0"])
-        .env("AUTHMOUNT_MINISASS_ACCESS_LIFETIME", "3")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AUTHMOUNT_") && name != "AUTHMOUNT_MINISASS_ACCESS_LIFETIME" {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command.spawn().expect("the demo starts");
-    let stdout = child.stdout.take().expect("piped");
-    let process = Process(child);
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut base, mut password) = (None, None);
-    loop {
-        let line = received.recv_timeout(Duration::from_secs(60)).expect("the demo prints its banner");
-        if let Some(url) = line.strip_prefix("listening on ") {
-            base = Some(url.trim().to_owned());
-        }
-        if let Some(pw) = line.trim().strip_prefix("password: ") {
-            password = Some(pw.to_owned());
-        }
-        if line.starts_with("Ready.") {
-            break;
-        }
-    }
-    (process, base.expect("the URL"), password.expect("the demo password"))
 }
 
 /// A WebDriver session on a chromedriver of its own.
@@ -235,8 +174,9 @@ async fn pages_work_in_a_browser(framework: &str) {
         return;
     }
     let started = Instant::now();
-    let dir = scratch(framework);
-    let (_demo, base, password) = start_demo(framework, &dir);
+    let dir = scratch("browser", framework);
+    // A 3-second miniSASS access lifetime: the page's refresh is seen within the test.
+    let (_demo, base, password) = start_demo(framework, &dir, &[("AUTHMOUNT_MINISASS_ACCESS_LIFETIME", "3")]);
     let browser = Browser::start(&dir.join("profile")).await;
 
     // The cookie session: log in with the form, see the user, log out.
@@ -276,9 +216,42 @@ async fn pages_work_in_a_browser(framework: &str) {
     browser.click("#logout").await;
     browser.wait_for_text("#status", "Logged out.").await;
 
+    // The API documents: /docs renders /openapi.json with the vendored Swagger UI, every
+    // operation listed; a screenshot is kept for a person to look at.
+    api_documents_render(&browser, &base, &dir).await;
+
     browser.quit().await;
     eprintln!("the browser test on {framework} took {:.1} s", started.elapsed().as_secs_f64());
-    let _ = std::fs::remove_dir_all(&dir);
+    // The browser profile is large; the screenshot stays.
+    let _ = std::fs::remove_dir_all(dir.join("profile"));
+}
+
+/// `/docs` (linked from the index page) shows the document's title and one block per operation
+/// of `/openapi.json`; the screenshot is written to `dir/docs.png`.
+async fn api_documents_render(browser: &Browser, base: &str, dir: &Path) {
+    let text = reqwest::get(format!("{base}/openapi.json")).await.expect("the document").text().await;
+    let document: Value = serde_json::from_str(&text.expect("a body")).expect("JSON");
+    let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    let operations: usize = document["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|item| methods.iter().filter(|method| item.get(**method).is_some()).count())
+        .sum();
+    browser.goto(&format!("{base}/")).await;
+    browser.click("a[href='/docs']").await;
+    browser.wait_for_text(".swagger-ui .info .title", "authmount demo").await;
+    browser.wait_for_text(".swagger-ui", "/api/token-auth/").await;
+    let rendered = browser.script("return document.querySelectorAll('.swagger-ui .opblock').length").await;
+    assert_eq!(rendered, json!(operations), "one block per operation of /openapi.json");
+    let png = browser.call(reqwest::Method::GET, "/screenshot", None).await;
+    let png =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png.as_str().expect("base64"))
+            .expect("a PNG");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "a real screenshot");
+    let path = dir.join("docs.png");
+    std::fs::write(&path, &png).expect("the screenshot is written");
+    eprintln!("the /docs screenshot: {}", path.display());
 }
 
 #[tokio::test(flavor = "multi_thread")]

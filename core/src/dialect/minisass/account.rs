@@ -39,7 +39,7 @@ pub(super) const EMAIL_NOT_A_USERNAME: &str = "This email address cannot be used
 pub(super) const RESET_SENT: &str = "Password reset email sent";
 
 /// The registration fields, by their request names.
-const REGISTER_FIELDS: [&str; 12] = [
+pub(super) const REGISTER_FIELDS: [&str; 12] = [
     "username",
     "first_name",
     "last_name",

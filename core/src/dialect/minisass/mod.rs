@@ -183,6 +183,7 @@
 mod account;
 mod activation;
 mod cookie;
+mod docs;
 mod profile;
 mod session;
 
@@ -203,6 +204,7 @@ use crate::carrier::Carrier;
 use crate::codec::BodyFormat;
 use crate::guard::{Guard, InvalidToken, JwtVerifier, Rejection};
 use crate::mailer::Mailer;
+use crate::openapi::Answer;
 use crate::services::Services;
 use crate::store::{DEFAULT_REUSE_GRACE, TokenKind};
 use crate::token::jwt::{JwtError, JwtService, TokenType};
@@ -545,6 +547,11 @@ impl ErrorRenderer for MinisassRenderer {
             _ => self.drf.render(error, head),
         }
     }
+
+    /// DRF's `{"detail"}`; 401s are SimpleJWT's `{"detail", "code"?, "messages"?}`.
+    fn describe(&self, status: StatusCode) -> Answer {
+        self.drf.describe(status)
+    }
 }
 
 /// SimpleJWT's `JWTAuthentication` bodies.
@@ -597,26 +604,55 @@ impl Inner {
             "Registers a user.\n\nRequired: username, first_name, last_name, email, password, organizationType, organizationName, country. Further fields are saved on the user's profile.",
         );
         Api::new(Minisass::NAME, self.renderer.clone())
-            .route(login)
-            .route(Route::stateful(TOKEN_PATH, post, self.clone(), Self::token))
-            .route(Route::stateful(REFRESH_PATH, post, self.clone(), Self::refresh))
-            .route(Route::stateful(TOKEN_REFRESH_PATH, post, self.clone(), Self::refresh))
-            .route(Route::stateful(CHECK_AUTH_STATUS_PATH, get, self.clone(), Self::check_auth_status))
-            .route(Route::stateful(LOGOUT_PATH, post, self.clone(), Self::logout))
-            .route(register)
-            .route(Route::stateful(REQUEST_RESET_PATH, post, self.clone(), Self::request_reset))
-            .route(Route::stateful(VERIFY_RESET_PATH, get, self.clone(), Self::verify_reset))
-            .route(Route::stateful(UPDATE_RESET_PATH, post, self.clone(), Self::update_reset))
-            .route(Route::stateful(
-                USER_UPDATE_PATH,
-                &[Method::GET, Method::POST],
-                self.clone(),
-                Self::user_update,
-            ))
-            .route(Route::stateful(PASSWORD_UPDATE_PATH, post, self.clone(), Self::password_update))
-            .route(Route::stateful(ACTIVATE_PATH, get, self.clone(), Self::activate))
-            .route(Route::stateful(PRIVACY_CHECK_PATH, get, self.clone(), Self::privacy_check))
-            .route(Route::stateful(PRIVACY_CONSENT_PATH, post, self.clone(), Self::privacy_consent))
+            .route(login.with_doc(docs::login()))
+            .route(Route::stateful(TOKEN_PATH, post, self.clone(), Self::token).with_doc(docs::token()))
+            .route(Route::stateful(REFRESH_PATH, post, self.clone(), Self::refresh).with_doc(docs::refresh()))
+            .route(
+                Route::stateful(TOKEN_REFRESH_PATH, post, self.clone(), Self::refresh)
+                    .with_doc(docs::refresh()),
+            )
+            .route(
+                Route::stateful(CHECK_AUTH_STATUS_PATH, get, self.clone(), Self::check_auth_status)
+                    .with_doc(docs::check_auth_status()),
+            )
+            .route(Route::stateful(LOGOUT_PATH, post, self.clone(), Self::logout).with_doc(docs::logout()))
+            .route(register.with_doc(docs::register()))
+            .route(
+                Route::stateful(REQUEST_RESET_PATH, post, self.clone(), Self::request_reset)
+                    .with_doc(docs::request_reset()),
+            )
+            .route(
+                Route::stateful(VERIFY_RESET_PATH, get, self.clone(), Self::verify_reset)
+                    .with_doc(docs::verify_reset()),
+            )
+            .route(
+                Route::stateful(UPDATE_RESET_PATH, post, self.clone(), Self::update_reset)
+                    .with_doc(docs::update_reset()),
+            )
+            .route(
+                Route::stateful(
+                    USER_UPDATE_PATH,
+                    &[Method::GET, Method::POST],
+                    self.clone(),
+                    Self::user_update,
+                )
+                .with_doc(docs::user_update()),
+            )
+            .route(
+                Route::stateful(PASSWORD_UPDATE_PATH, post, self.clone(), Self::password_update)
+                    .with_doc(docs::password_update()),
+            )
+            .route(
+                Route::stateful(ACTIVATE_PATH, get, self.clone(), Self::activate).with_doc(docs::activate()),
+            )
+            .route(
+                Route::stateful(PRIVACY_CHECK_PATH, get, self.clone(), Self::privacy_check)
+                    .with_doc(docs::privacy_check()),
+            )
+            .route(
+                Route::stateful(PRIVACY_CONSENT_PATH, post, self.clone(), Self::privacy_consent)
+                    .with_doc(docs::privacy_consent()),
+            )
     }
 
     /// The request's body fields (JSON, form or multipart); 415, 413 or 400 `{"detail"}` when it

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::CHALLENGE;
 use crate::api::{ApiError, ApiResponse, ErrorRenderer, Reply};
 use crate::guard::{InvalidToken, Rejection};
+use crate::openapi::Answer;
 
 /// The vendor's error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -197,4 +198,26 @@ impl ErrorRenderer for OzRenderer {
             }
         }
     }
+
+    /// Oz's `{"error_code", "error_message", "details"}` ([`error_schema`]), the challenge on 401s.
+    fn describe(&self, status: StatusCode) -> Answer {
+        let answer = Answer::common(status).json(error_schema());
+        if status == StatusCode::UNAUTHORIZED {
+            answer.header("WWW-Authenticate", format!("`{CHALLENGE}`"))
+        } else {
+            answer
+        }
+    }
+}
+
+/// The schema of [`error_body`]: the vendor's [`ErrorCode`] number, a message, `details` (or
+/// `null`).
+///
+/// ```
+/// let schema = serde_json::to_value(authmount::dialect::oz::error_schema()).unwrap();
+/// assert_eq!(schema["required"], serde_json::json!(["error_code", "error_message", "details"]));
+/// ```
+pub fn error_schema() -> crate::openapi::model::schema::Schema {
+    use crate::openapi::schema::{any, integer, object, string};
+    object(&[("error_code", integer()), ("error_message", string()), ("details", any())], &[])
 }

@@ -94,18 +94,21 @@ mod verifier;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{HeaderName, Method};
+use http::{HeaderName, Method, StatusCode};
 
 use super::BuildDialect;
 use crate::api::{Api, ErrorRenderer, Gate, Route, UserCheck};
 use crate::carrier::Carrier;
+use crate::codec::BodyFormat;
 use crate::guard::{Guard, OpaqueVerifier};
+use crate::openapi::model::schema::Schema;
+use crate::openapi::{Answer, Endpoint};
 use crate::services::Services;
 use crate::store::TokenKind;
 
 pub use config::OzConfig;
 pub use device::{DEVICE_INFO_KEYS, DeviceInfo};
-pub use error::{ErrorCode, OzRenderer, error_body};
+pub use error::{ErrorCode, OzRenderer, error_body, error_schema};
 pub use user::user_object;
 use verifier::OzVerifier;
 
@@ -154,9 +157,96 @@ impl Inner {
     /// `POST /api/authorize/auth` (route 0) and `POST /api/authorize/refresh/` (route 1).
     fn api(self: &Arc<Self>) -> Api {
         Api::new(Oz::NAME, self.renderer.clone())
-            .route(Route::stateful(AUTH_PATH, &[Method::POST], self.clone(), Self::auth))
-            .route(Route::stateful(REFRESH_PATH, &[Method::POST], self.clone(), Self::refresh))
+            .route(
+                Route::stateful(AUTH_PATH, &[Method::POST], self.clone(), Self::auth)
+                    .with_doc(self.auth_doc()),
+            )
+            .route(
+                Route::stateful(REFRESH_PATH, &[Method::POST], self.clone(), Self::refresh)
+                    .with_doc(self.refresh_doc()),
+            )
     }
+
+    /// The answers both endpoints share: the session, field problems (400), bad credentials or
+    /// tokens (401), a deactivated account (403 when so configured).
+    fn session_endpoint(&self, summary: &str, body: Schema) -> Endpoint {
+        let mut endpoint = Endpoint::new(summary)
+            .body(&[BodyFormat::Json], body)
+            .answer(
+                Answer::new(StatusCode::OK, "The session object (a new token pair).").json(session_schema()),
+            )
+            .answer(
+                Answer::new(StatusCode::BAD_REQUEST, "Missing or mistyped fields: `details` lists them.")
+                    .json(error_schema()),
+            )
+            .fails_with(&[StatusCode::UNAUTHORIZED]);
+        if self.config.inactive_is_forbidden {
+            endpoint = endpoint.fails_with(&[StatusCode::FORBIDDEN]);
+        }
+        endpoint
+    }
+
+    fn auth_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{any_object, object, text};
+        let credentials = object(&[("email", text()), ("password", text())], &[]);
+        self.session_endpoint(
+            "Log in: a session with an access token and a refresh token",
+            object(&[("credentials", credentials)], &[("device_info", any_object())]),
+        )
+        .description(
+            "`email` may hold the e-mail address or the username. A session presented in `X-Forensic-Access-Token` \
+             is superseded (`old_access_token`).",
+        )
+        .fails_with(&[StatusCode::TOO_MANY_REQUESTS])
+    }
+
+    fn refresh_doc(&self) -> Endpoint {
+        use crate::openapi::schema::{object, text};
+        self.session_endpoint(
+            "Renew the session with the refresh token (`expire_token`), which works once",
+            object(&[("expire_token", text())], &[]),
+        )
+    }
+}
+
+/// The schema of the session object (keys in the seed's order).
+fn session_schema() -> Schema {
+    use crate::openapi::schema::{any_object, boolean, integer, nullable_string, number, object, string};
+    let device: Vec<(&str, Schema)> = DEVICE_INFO_KEYS.iter().map(|key| (*key, nullable_string())).collect();
+    let device = object(&device, &[]);
+    let user = object(
+        &[
+            ("technical_meta_data", any_object()),
+            ("meta_data", any_object()),
+            ("user_id", string()),
+            ("user_type", string()),
+            ("first_name", string()),
+            ("last_name", string()),
+            ("middle_name", nullable_string()),
+            ("email", nullable_string()),
+            ("is_active", boolean()),
+            ("can_start_analyse_biometry", boolean()),
+            ("can_start_analyse_collection", boolean()),
+            ("can_start_analyse_documents", boolean()),
+            ("can_start_analyse_quality", boolean()),
+            ("company_id", nullable_string()),
+        ],
+        &[],
+    );
+    object(
+        &[
+            ("technical_meta_data", any_object()),
+            ("session_id", integer()),
+            ("user_id", string()),
+            ("access_token", string()),
+            ("expire_token", string()),
+            ("expire_date", number()),
+            ("device_info", device),
+            ("old_access_token", nullable_string()),
+            ("user", user),
+        ],
+        &[],
+    )
 }
 
 impl Oz {
