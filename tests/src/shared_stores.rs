@@ -238,7 +238,7 @@ pub struct Instance {
     pub services: Services,
     /// What its servers serve: every dialect and the `/app/<dialect>/whoami` routes.
     pub app: TestApp,
-    /// Where its miniSASS reset mails go (links start with [`MINISASS_RESET_BASE`](crate::fixture::MINISASS_RESET_BASE)).
+    /// Where its miniSASS reset mails go (links start with [`MINISASS_RESET_BASE`]).
     pub outbox: OutboxMailer,
 }
 
