@@ -525,6 +525,27 @@ pub fn detail_schema() -> Schema {
     schema::object(&[("detail", schema::string())], &[])
 }
 
+/// The schema of a Django user as the DRF APIs answer it: `id`, `username`, `email`,
+/// `first_name`, `last_name` (Meldeschein's config, miniSASS's registration).
+///
+/// ```
+/// let user = serde_json::to_value(authmount::dialect::drf::user_schema()).unwrap();
+/// assert_eq!(user["required"], serde_json::json!(["id", "username", "email", "first_name", "last_name"]));
+/// ```
+pub fn user_schema() -> Schema {
+    use schema::{integer, string};
+    schema::object(
+        &[
+            ("id", integer()),
+            ("username", string()),
+            ("email", string()),
+            ("first_name", string()),
+            ("last_name", string()),
+        ],
+        &[],
+    )
+}
+
 impl DrfRenderer {
     /// `answer` with `body` in the formats this renderer answers in: JSON, and DRF's XML
     /// (`<root>`) when [negotiated](DrfFormat::Negotiated).

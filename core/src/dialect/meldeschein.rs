@@ -312,17 +312,8 @@ impl Inner {
     }
 
     fn get_config_doc(&self) -> Endpoint {
-        use crate::openapi::schema::{array, integer, object, string};
-        let user = object(
-            &[
-                ("id", integer()),
-                ("username", string()),
-                ("email", string()),
-                ("first_name", string()),
-                ("last_name", string()),
-            ],
-            &[],
-        );
+        use crate::openapi::schema::{array, integer, object};
+        let user = drf::user_schema();
         let body = object(
             &[
                 ("user", user),

@@ -6,6 +6,7 @@ use http::StatusCode;
 
 use super::BODY_FORMATS;
 use super::account::REGISTER_FIELDS;
+use crate::dialect::drf;
 use crate::openapi::model::schema::Schema;
 use crate::openapi::schema::{
     any, any_object, any_of, boolean, constant, field_errors, integer, map_of, object, string, string_list,
@@ -56,11 +57,6 @@ const SESSION_COOKIE: &str = "`sessionid=...; HttpOnly; SameSite=Lax; Path=/` (`
 fn redirect(description: &str) -> Answer {
     Answer::new(StatusCode::FOUND, description)
         .header("Location", "The web app's page, with the link's query parameters.")
-}
-
-/// `{"detail": "..."}`.
-fn detail() -> Schema {
-    object(&[("detail", string())], &[])
 }
 
 /// The login's answer and `check-auth-status/`'s: the user with a fresh token pair.
@@ -159,16 +155,7 @@ pub(super) fn logout() -> Endpoint {
 
 pub(super) fn register() -> Endpoint {
     let fields: Vec<(&str, Schema)> = REGISTER_FIELDS.iter().map(|name| (*name, text())).collect();
-    let created = object(
-        &[
-            ("id", integer()),
-            ("username", string()),
-            ("email", string()),
-            ("first_name", string()),
-            ("last_name", string()),
-        ],
-        &[],
-    );
+    let created = drf::user_schema();
     Endpoint::new("Register a user")
         .description("The seed's shape (`username`, `first_name`, `last_name`, ...) or the web form's (`username: \"\"`, `name`, `surname`, `confirmPassword`, `agree`: the e-mail address becomes the username); further fields are saved on the user's profile. With activation on, the account waits for the mailed link.")
         .body(&BODY_FORMATS, object(&[], &fields))
@@ -260,7 +247,9 @@ pub(super) fn privacy_check() -> Endpoint {
             "The policy.",
             object(&[("is_agreed_to_privacy_policy", boolean()), ("policy", policy)], &[]),
         ))
-        .answer(Answer::new(StatusCode::NOT_FOUND, "No privacy policy is published.").json(detail()))
+        .answer(
+            Answer::new(StatusCode::NOT_FOUND, "No privacy policy is published.").json(drf::detail_schema()),
+        )
         .fails_with(&[StatusCode::UNAUTHORIZED])
 }
 
@@ -281,6 +270,8 @@ pub(super) fn privacy_consent() -> Endpoint {
         .optional_body()
         .answer(Answer::new(StatusCode::CREATED, "The consent recorded.").json(consent))
         .answer(invalid_fields())
-        .answer(Answer::new(StatusCode::NOT_FOUND, "No privacy policy is published.").json(detail()))
+        .answer(
+            Answer::new(StatusCode::NOT_FOUND, "No privacy policy is published.").json(drf::detail_schema()),
+        )
         .fails_with(&[StatusCode::UNAUTHORIZED])
 }

@@ -106,7 +106,7 @@ impl Inner {
         // today's policy? Accounts with a weak (e.g. imported) password are asked to change it.
         let is_profile_updated = self.services.passwords.policy().check_new(&password).is_ok();
         let session = new_session_id()?;
-        let (access, refresh) = self.issue_pair_in(user.id, &session).await?;
+        let (access, refresh) = self.open_session(user.id, &session).await?;
         let cookie = match self.open_cookie_session(user.id, &session).await {
             Ok(cookie) => cookie,
             Err(error) => {
@@ -132,7 +132,7 @@ impl Inner {
         let bad_credentials = || self.unauthorized(&drf::detail(NO_ACTIVE_ACCOUNT), head).into();
         let user =
             drf::log_in(&self.services, &request, &BODY_FORMATS, &self.renderer.drf, bad_credentials).await?;
-        let (access, refresh) = self.issue_pair_in(user.id, &new_session_id()?).await?;
+        let (access, refresh) = self.open_session(user.id, &new_session_id()?).await?;
         Ok(reply(StatusCode::OK, &json!({"refresh": refresh, "access": access})).no_store().into_response())
     }
 
@@ -180,7 +180,7 @@ impl Inner {
         let new = TokenHash::of(&refresh.claims.jti);
         let tokens = &self.services.tokens;
         let grace = self.config.refresh_reuse_grace;
-        match tokens.rotate(&old, new, record.clone(), grace).await.map_err(store_error)? {
+        match tokens.rotate(&old, new, record, grace).await.map_err(store_error)? {
             Rotation::Rotated => {}
             Rotation::WithinGrace { previous } => {
                 // A twin of the refresh that just rotated this token (another tab, a retry): a
@@ -191,13 +191,11 @@ impl Inner {
                 if !same_session {
                     return Err(not_valid());
                 }
-                tokens.put(new, record).await.map_err(store_error)?;
-                // The session may have ended between the rotation and this put (a logout, a
-                // replay after the grace period): then the new token must not outlive it.
-                if tokens.is_jwt_revoked(&refresh.claims.jti, Some(&session)).await.map_err(store_error)? {
-                    tokens.revoke(&new).await.map_err(store_error)?;
+                let Some((access, refresh)) = self.add_pair_to(claims.user_id, &session).await? else {
                     return Err(refused(TOKEN_BLACKLISTED));
-                }
+                };
+                let body = json!({"access": access, "refresh": refresh});
+                return Ok(reply(StatusCode::OK, &body).no_store().into_response());
             }
             Rotation::Reused { user_id, family } => {
                 tracing::warn!(
@@ -244,7 +242,9 @@ impl Inner {
             }
             Err(error) => return Err(error.into()),
         };
-        let (access, refresh) = self.issue_pair_in(user.id, &session).await?;
+        let Some((access, refresh)) = self.add_pair_to(user.id, &session).await? else {
+            return Err(ApiError::Rejected(Rejection::Invalid(InvalidToken::Revoked)).into());
+        };
         // The original's `generate_user_response` says `is_profile_updated: true` here: only
         // a login, which sees the password, can tell.
         let mut body = user_fields(&user, &self.config, true);
@@ -299,18 +299,37 @@ impl Inner {
         Ok(reply(StatusCode::OK, &body).header(SET_COOKIE, self.cleared_cookie()?).into_response())
     }
 
-    /// Signs an access and a refresh token for `user_id` in `session`, then stores the refresh
-    /// token's record (nothing is stored if signing fails).
-    pub(super) async fn issue_pair_in(
+    /// Opens the new session `session` for `user_id`: an access and a refresh token in it.
+    async fn open_session(&self, user_id: UserId, session: &str) -> Result<(String, String), ApiError> {
+        let (access, refresh) = self.store_pair(user_id, session).await?;
+        Ok((access.token, refresh.token))
+    }
+
+    /// Adds a pair to the existing session `session` (a twin refresh, `check-auth-status/`).
+    /// `None` when the session ended since the caller checked it (a logout or a replay in
+    /// between): the record just stored is removed again, so no token outlives its session.
+    async fn add_pair_to(
         &self,
         user_id: UserId,
         session: &str,
-    ) -> Result<(String, String), ApiError> {
+    ) -> Result<Option<(String, String)>, ApiError> {
+        let (access, refresh) = self.store_pair(user_id, session).await?;
+        let tokens = &self.services.tokens;
+        if tokens.is_jwt_revoked(&refresh.claims.jti, Some(session)).await.map_err(store_error)? {
+            tokens.revoke(&TokenHash::of(&refresh.claims.jti)).await.map_err(store_error)?;
+            return Ok(None);
+        }
+        Ok(Some((access.token, refresh.token)))
+    }
+
+    /// Signs an access and a refresh token for `user_id` in `session`, then stores the refresh
+    /// token's record (nothing is stored if signing fails).
+    async fn store_pair(&self, user_id: UserId, session: &str) -> Result<(Signed, Signed), ApiError> {
         let refresh = self.sign(user_id, TokenType::Refresh, session, self.config.refresh_lifetime)?;
         let access = self.sign(user_id, TokenType::Access, session, self.config.access_lifetime)?;
         let record = self.refresh_record(user_id, &refresh, session);
         self.services.tokens.put(TokenHash::of(&refresh.claims.jti), record).await.map_err(store_error)?;
-        Ok((access.token, refresh.token))
+        Ok((access, refresh))
     }
 
     /// The stored record of a refresh token: kept until the token stops verifying (its lifetime

@@ -153,7 +153,9 @@ impl Inner {
                 // beside the first one's. If the session ended since the repeat was recognised
                 // (a logout, a replay after the grace period), the twin must not outlive it.
                 tokens.put(refresh.token.hash(), refresh.record.clone()).await?;
-                if tokens.is_jwt_revoked("", Some(&family)).await? {
+                // Is the family on the revocation list? (Asked under the twin's own hash, which
+                // is never a revoked JWT id, so the answer is the family's alone.)
+                if tokens.is_jwt_revoked(&refresh.token.hash().to_hex(), Some(&family)).await? {
                     return Ok(Rotation::Reused { user_id: old.user_id, family: Some(family.clone()) });
                 }
             }
